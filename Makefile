@@ -1,0 +1,33 @@
+# Two commands for a newcomer: `make demo` (the main job on SciFact) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SHARED_DATA := $(abspath ../shared/data)
+export PYSERINI_CKD_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+WORK ?= work
+
+.PHONY: setup demo test clean
+
+setup: $(STAMP)
+
+# torch 2.13.0 first: its CPU wheel lies on this disk; an open range would pull a CUDA build of several GB.
+$(STAMP): setup.cfg pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "torch==2.13.0"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[test]"
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m pyserini_ckd.index --dataset scifact --index $(WORK)/scifact/bm25-index
+	$(PY) -m pyserini_ckd.search --dataset scifact --split test --bm25 $(WORK)/scifact/bm25-index --output $(WORK)/scifact/runs/bm25.scifact.test.trec
+	$(PY) -m pyserini_ckd.evaluate --qrels scifact:test $(WORK)/scifact/runs/bm25.scifact.test.trec
+
+test: setup
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(WORK)

@@ -1,0 +1,60 @@
+"""What every ``python -m pyserini_ckd.X`` shares: logging set-up and the one-line error contract."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Callable, Optional, Sequence
+
+from .errors import CkdError
+
+logger = logging.getLogger(__name__)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer > 0 (zero or negative counts, sizes and lengths are rejected)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a float >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def run_cli(
+    prog: str,
+    build_parser: Callable[[], argparse.ArgumentParser],
+    body: Callable[[argparse.Namespace], None],
+    argv: Optional[Sequence[str]] = None,
+) -> int:
+    """Parse ``argv``, run ``body``; a :class:`CkdError` becomes one line on stderr and exit code 2.
+
+    argparse's own usage errors also exit with 2. Returns 0 on success (for in-process tests).
+    """
+    parser = build_parser()
+    parser.prog = prog
+    args = parser.parse_args(argv)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        body(args)
+    except CkdError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; no partial output was kept", file=sys.stderr)
+        raise SystemExit(130) from None
+    return 0

@@ -1,0 +1,33 @@
+"""Errors a user can act on. A CLI prints them as one line and exits with code 2, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional, Union
+
+
+class CkdError(Exception):
+    """Base class of every error caused by the user's input or settings (not by a bug)."""
+
+
+class InputError(CkdError):
+    """Bad content in an input file; the message names the file and, where known, the line.
+
+    >>> str(InputError("corpus.jsonl", 3, "missing field '_id'"))
+    "corpus.jsonl:3: missing field '_id'"
+    """
+
+    def __init__(self, path: Union[str, Path], line: Optional[int], message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class ConfigError(CkdError):
+    """A bad setting (a flag or a config field); the message names the setting."""
+
+
+class OutputError(CkdError):
+    """An output cannot be written where the user asked."""

@@ -1,0 +1,1 @@
+"""BM25 through Pyserini's Lucene: indexing, search and hard negatives."""

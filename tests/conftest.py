@@ -1,0 +1,76 @@
+"""Shared fixtures: a tiny BEIR-layout dataset written in the test, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Callable, List
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DOCS = [
+    ("d1", "Aspirin and the heart", "Aspirin lowers the risk of heart attack in adults."),
+    ("d2", "Statins", "Statins reduce cholesterol and cardiovascular events."),
+    ("d3", "Vitamin D", "Vitamin D deficiency is linked to bone fractures."),
+    ("d4", "Sleep", "Short sleep raises blood pressure in young adults."),
+    ("d5", "Coffee", "Coffee drinking is not linked to heart disease."),
+    ("d6", "Exercise", "Regular exercise lowers blood pressure and heart rate."),
+    ("d7", "Salt", "A diet high in salt raises blood pressure."),
+    ("d8", "Bones", "Calcium and vitamin D supplements prevent fractures in the elderly."),
+]
+QUERIES = [
+    ("q1", "does aspirin prevent heart attack"),
+    ("q2", "what raises blood pressure"),
+    ("q3", "vitamin D and fractures"),
+    ("q4", "cholesterol lowering drugs"),
+    ("q5", "coffee and the heart"),
+]
+QRELS = {"train": [("q1", "d1"), ("q2", "d7"), ("q2", "d4"), ("q4", "d2")], "test": [("q3", "d3"), ("q3", "d8"), ("q5", "d5")]}
+
+
+def write_dataset(root: Path, docs=DOCS, queries=QUERIES, qrels=QRELS) -> Path:
+    (root / "qrels").mkdir(parents=True, exist_ok=True)
+    with open(root / "corpus.jsonl", "w") as f:
+        for docid, title, text in docs:
+            f.write(json.dumps({"_id": docid, "title": title, "text": text, "metadata": {}}) + "\n")
+    with open(root / "queries.jsonl", "w") as f:
+        for qid, text in queries:
+            f.write(json.dumps({"_id": qid, "text": text, "metadata": {}}) + "\n")
+    for split, pairs in qrels.items():
+        with open(root / "qrels" / f"{split}.tsv", "w") as f:
+            f.write("query-id\tcorpus-id\tscore\n")
+            for q, d in pairs:
+                f.write(f"{q}\t{d}\t1\n")
+    return root
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path) -> Path:
+    return write_dataset(tmp_path / "tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_bm25_index(tmp_path_factory) -> Path:
+    from pyserini_ckd.data.corpus import iter_corpus
+    from pyserini_ckd.lucene.index import IndexConfig, build_bm25_index
+
+    root = write_dataset(tmp_path_factory.mktemp("data") / "tiny")
+    index = root.parent / "bm25-index"
+    build_bm25_index(iter_corpus(root / "corpus.jsonl"), IndexConfig(index=index))
+    return index
+
+
+def run_cli_expect_error(main: Callable, argv: List[str], capsys) -> str:
+    """Run a CLI's ``main(argv)`` expecting the one-line error contract; return that line."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines, "no error message"
+    return lines[-1]

@@ -74,3 +74,30 @@ def run_cli_expect_error(main: Callable, argv: List[str], capsys) -> str:
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines, "no error message"
     return lines[-1]
+
+
+def make_tiny_model(out_dir: Path, seed: int = 0, hidden: int = 32, pooling: str = "mean", normalize: bool = True) -> Path:
+    """A 2-layer random BERT (hidden 32) with a WordPiece vocabulary of the tiny corpus, saved as a model dir."""
+    import re
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    from pyserini_ckd.dense import DenseEncoder, EncoderConfig
+
+    words = sorted({w for _, t, x in DOCS for w in re.findall(r"\w+", f"{t} {x}".lower())}
+                   | {w for _, q in QUERIES for w in re.findall(r"\w+", q.lower())})
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "?"] + words
+    tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=37, max_position_embeddings=128)
+    model = DenseEncoder(BertModel(config), tokenizer,
+                         EncoderConfig(pooling=pooling, normalize=normalize, query_max_length=16, passage_max_length=48))
+    model.save(out_dir)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny-ckd-model")

@@ -56,7 +56,11 @@ def open_searcher(index: Path, config: BM25Config):
 
 def bm25_search(index: Path, queries: Mapping[str, Query], config: BM25Config) -> Run:
     """Search every query; returns the run in the queries' order."""
-    searcher = open_searcher(index, config)
+    return search_with(open_searcher(index, config), queries, config)
+
+
+def search_with(searcher, queries: Mapping[str, Query], config: BM25Config) -> Run:
+    """Search every query with an open ``LuceneSearcher``; the run keeps the queries' order."""
     qids = list(queries)
     results: Dict[str, list] = {}
     with tqdm(total=len(qids), unit="query", desc="bm25 search") as bar:

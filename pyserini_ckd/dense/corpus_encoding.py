@@ -1,0 +1,110 @@
+"""Encode a corpus into a dense index, streaming: the corpus is never held in memory whole.
+
+Documents are read in chunks of ``chunk_size``; each chunk is encoded with length-sorted, token-budget
+batches and appended to the Faiss index in file order. ``shard_id``/``shard_num`` take the same
+contiguous slice Pyserini's encoder takes, so merged shards equal the unsharded index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+from tqdm import tqdm
+
+from ..data.corpus import iter_corpus
+from ..data.records import Document
+from ..errors import ConfigError
+from .faiss_index import FlatIndexWriter, IndexMeta
+from .encoder import DenseEncoder, model_fingerprint
+
+logger = logging.getLogger(__name__)
+
+FIELDS = ("title", "text")
+
+
+@dataclass
+class EncodeConfig:
+    """Settings of ``python -m pyserini_ckd.encode`` (input, output and encoder sections)."""
+
+    corpus: Path
+    embeddings: Path
+    encoder: str = "minilm"
+    fields: Sequence[str] = field(default_factory=lambda: list(FIELDS))
+    shard_id: int = 0
+    shard_num: int = 1
+    batch_size: int = 32
+    max_length: Optional[int] = None
+    device: str = "cpu"
+    precision: str = "auto"
+    chunk_size: int = 2048
+
+    def __post_init__(self) -> None:
+        self.corpus, self.embeddings = Path(self.corpus), Path(self.embeddings)
+        for name in ("batch_size", "shard_num", "chunk_size"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.max_length is not None and self.max_length <= 0:
+            raise ConfigError(f"max-length must be positive, got {self.max_length}")
+        if not 0 <= self.shard_id < self.shard_num:
+            raise ConfigError(f"shard-id must be in 0..{self.shard_num - 1}, got {self.shard_id}")
+        bad = [f for f in self.fields if f not in FIELDS]
+        if bad or not self.fields:
+            raise ConfigError(f"fields must be among {', '.join(FIELDS)}, got {', '.join(self.fields) or 'none'}")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+
+
+def passage_text(doc: Document, fields: Sequence[str]) -> str:
+    parts = [getattr(doc, f) for f in fields if getattr(doc, f)]
+    return " ".join(parts)
+
+
+def _scan(path: Path) -> Tuple[int, str]:
+    """Number of non-blank lines and SHA-256 (16 hex digits) of the file's bytes."""
+    digest, count = hashlib.sha256(), 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            digest.update(line)
+            count += bool(line.strip())
+    return count, digest.hexdigest()[:16]
+
+
+def encode_corpus(config: EncodeConfig, model: Optional[DenseEncoder] = None) -> IndexMeta:
+    """Encode ``config.corpus`` into ``config.embeddings``; returns the index metadata."""
+    model = model or DenseEncoder.load(config.encoder, device=config.device)
+    total, fingerprint = _scan(config.corpus)
+    size = total // config.shard_num
+    start = config.shard_id * size
+    end = total if config.shard_id == config.shard_num - 1 else start + size
+    writer = FlatIndexWriter(model.dimension)
+    chunk: List[Document] = []
+
+    def flush(bar: tqdm) -> None:
+        vectors = model.encode([passage_text(d, config.fields) for d in chunk], kind="passage",
+                               batch_size=config.batch_size, max_length=config.max_length,
+                               precision=config.precision, progress=bar)
+        writer.add([d.docid for d in chunk], vectors)
+        chunk.clear()
+
+    with tqdm(total=end - start, unit="passage", desc="encode", smoothing=0.1) as bar:
+        for i, doc in enumerate(iter_corpus(config.corpus)):
+            if i < start:
+                continue
+            if i >= end:
+                break
+            chunk.append(doc)
+            if len(chunk) >= config.chunk_size:
+                flush(bar)
+        if chunk:
+            flush(bar)
+    meta = IndexMeta(model=model.source, model_fingerprint=model_fingerprint(model.source),
+                     pooling=model.config.pooling, normalize=model.config.normalize, dimension=model.dimension,
+                     passages=len(writer.docids), corpus=str(config.corpus), corpus_fingerprint=fingerprint,
+                     shard_id=config.shard_id, shard_num=config.shard_num)
+    writer.write(config.embeddings, meta)
+    logger.info("encoded %d passages into %s", meta.passages, config.embeddings)
+    return meta

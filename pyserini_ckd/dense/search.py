@@ -1,0 +1,89 @@
+"""Dense search with Pyserini's ``FaissSearcher`` and :class:`CkdQueryEncoder`, checked before it starts.
+
+An index and an encoder must agree on dimension, pooling, normalisation and model (by fingerprint):
+any mismatch is one line before a single query is searched.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional, Tuple
+
+from tqdm import tqdm
+
+from ..data.records import Query, Run, ScoredDoc
+from ..errors import CkdError, ConfigError
+from ..java import ensure_pyserini_ready
+from .encoder import DenseEncoder, model_fingerprint
+from .faiss_index import IndexMeta, read_meta
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DenseSearchConfig:
+    hits: int = 1000
+    batch_size: int = 64
+    threads: int = 1
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        for name in ("hits", "batch_size", "threads"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+
+
+def check_compatible(index_dir: Path, meta: Optional[IndexMeta], model: DenseEncoder, index_dimension: int) -> None:
+    """Raise a one-line :class:`CkdError` if the encoder cannot search this index."""
+    if index_dimension != model.dimension:
+        raise CkdError(f"{index_dir}: index has dimension {index_dimension}, encoder {model.source} gives {model.dimension}")
+    if meta is None:
+        logger.warning("%s has no pyserini_ckd.json: pooling and model cannot be checked", index_dir)
+        return
+    if (meta.pooling, meta.normalize) != (model.config.pooling, model.config.normalize):
+        raise CkdError(f"{index_dir}: index encoded with pooling={meta.pooling} normalize={meta.normalize}, "
+                       f"encoder uses pooling={model.config.pooling} normalize={model.config.normalize}")
+    fingerprint = model_fingerprint(model.source)
+    if meta.model_fingerprint != fingerprint:
+        raise CkdError(f"{index_dir}: index encoded with model {meta.model} ({meta.model_fingerprint}), "
+                       f"not with {model.source} ({fingerprint})")
+
+
+def _faiss_dimension(index_dir: Path) -> int:
+    import faiss
+
+    return faiss.read_index(str(index_dir / "index"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY).d
+
+
+def open_dense_searcher(index_dir: Path, encoder: Optional[str], config: DenseSearchConfig):
+    """A Pyserini ``FaissSearcher`` with a ``CkdQueryEncoder``; the encoder defaults to the index's model."""
+    index_dir = Path(index_dir)
+    meta = read_meta(index_dir)
+    if encoder is None:
+        if meta is None:
+            raise ConfigError(f"{index_dir}: give --encoder (the index records no model)")
+        encoder = meta.model
+    ensure_pyserini_ready()
+    from pyserini.search.faiss import FaissSearcher
+
+    from .pyserini_encoders import CkdQueryEncoder
+
+    query_encoder = CkdQueryEncoder(encoder, device=config.device)
+    check_compatible(index_dir, meta, query_encoder.model, _faiss_dimension(index_dir))
+    return FaissSearcher(str(index_dir), query_encoder)
+
+
+def dense_search(searcher, queries: Mapping[str, Query], config: DenseSearchConfig) -> Run:
+    """Batch-search every query (queries encoded by ``encode_batch``); the run keeps the queries' order."""
+    qids = list(queries)
+    run: Run = {}
+    with tqdm(total=len(qids), unit="query", desc="dense search") as bar:
+        for start in range(0, len(qids), config.batch_size):
+            chunk = qids[start:start + config.batch_size]
+            hits = searcher.batch_search([queries[q].text for q in chunk], chunk, k=config.hits, threads=config.threads)
+            for qid in chunk:
+                run[qid] = [ScoredDoc(h.docid, float(h.score)) for h in hits[qid]]
+            bar.update(len(chunk))
+    return run

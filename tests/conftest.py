@@ -76,7 +76,8 @@ def run_cli_expect_error(main: Callable, argv: List[str], capsys) -> str:
     return lines[-1]
 
 
-def make_tiny_model(out_dir: Path, seed: int = 0, hidden: int = 32, pooling: str = "mean", normalize: bool = True) -> Path:
+def make_tiny_model(out_dir: Path, seed: int = 0, hidden: int = 32, pooling: str = "mean", normalize: bool = True,
+                    dropout: float = 0.1) -> Path:
     """A 2-layer random BERT (hidden 32) with a WordPiece vocabulary of the tiny corpus, saved as a model dir."""
     import re
 
@@ -91,7 +92,8 @@ def make_tiny_model(out_dir: Path, seed: int = 0, hidden: int = 32, pooling: str
     tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=128)
+                        intermediate_size=37, max_position_embeddings=128,
+                        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
     model = DenseEncoder(BertModel(config), tokenizer,
                          EncoderConfig(pooling=pooling, normalize=normalize, query_max_length=16, passage_max_length=48))
     model.save(out_dir)
@@ -101,3 +103,15 @@ def make_tiny_model(out_dir: Path, seed: int = 0, hidden: int = 32, pooling: str
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     return make_tiny_model(tmp_path_factory.mktemp("models") / "tiny-ckd-model")
+
+
+def write_negatives(path: Path, qrels=QRELS["train"]) -> Path:
+    """A negatives file for the tiny train split: every other document, in corpus order."""
+    positives = {}
+    for q, d in qrels:
+        positives.setdefault(q, []).append(d)
+    with open(path, "w") as f:
+        for q, pos in positives.items():
+            negs = [{"docid": d, "score": 1.0, "rank": r} for r, (d, _, _) in enumerate(DOCS, 1) if d not in pos]
+            f.write(json.dumps({"qid": q, "positives": pos, "negatives": negs}) + "\n")
+    return path

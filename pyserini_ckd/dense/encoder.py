@@ -98,14 +98,19 @@ class DenseEncoder(torch.nn.Module):
         model = cls(backbone, tokenizer, config, source=str(path))
         return model.to(device).eval()
 
-    def save(self, out_dir: Union[str, Path]) -> Path:
-        """Write weights, tokenizer, ``pyserini_ckd.json`` and the sentence-transformers files, atomically."""
+    def save(self, out_dir: Union[str, Path], extra=None) -> Path:
+        """Write weights, tokenizer, ``pyserini_ckd.json`` and the sentence-transformers files, atomically.
+
+        ``extra(tmp_dir)``, if given, adds files (a training log, say) before the folder is renamed.
+        """
         out_dir = Path(out_dir)
         with atomic_output(out_dir, directory=True) as tmp:
             self.backbone.save_pretrained(str(tmp), safe_serialization=True)
             self.tokenizer.save_pretrained(str(tmp))
             self.config.save(tmp)
             self._write_sentence_transformers_files(tmp)
+            if extra is not None:
+                extra(tmp)
         return out_dir
 
     def _write_sentence_transformers_files(self, path: Path) -> None:
@@ -150,6 +155,10 @@ class DenseEncoder(torch.nn.Module):
         if self.config.normalize:
             pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=-1)
         return pooled
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Same as :meth:`embed` (so DistributedDataParallel can wrap the encoder)."""
+        return self.embed(input_ids, attention_mask)
 
     def tokenize(self, texts: Sequence[str], kind: str, max_length: Optional[int] = None) -> List[List[int]]:
         """Token ids (with special tokens, truncated) of each text, unpadded."""

@@ -1,0 +1,94 @@
+"""``python -m pyserini_ckd.train``: train the dense student with hard labels, label smoothing or distillation.
+
+    python -m pyserini_ckd.train --dataset scifact --negatives NEG.jsonl --output work/student-hard      # hard labels
+    python -m pyserini_ckd.train --dataset scifact --labels LABELS.jsonl --init work/student-hard \\
+                                 --output work/student-collective                                     # kd (default with labels)
+
+Without ``--labels`` it trains on the qrels' positives and the BM25 negatives file (from
+``python -m pyserini_ckd.negatives``). Several GPUs: ``torchrun --nproc_per_node N -m pyserini_ckd.train ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .cli import non_negative_float, positive_int, run_cli
+from .data.datasets import resolve_dataset
+from .dense.corpus_encoding import passage_text
+from .errors import ConfigError
+from .training.config import TrainConfig
+from .training.data import from_labels, from_negatives
+from .training.losses import LOSSES
+
+logger = logging.getLogger(__name__)
+
+_HELP = {
+    "group_size": "candidates per query per step (1 positive + the rest negatives)",
+    "negative_depth": "negatives are drawn from each query's top N candidates",
+    "batch_size": "queries per optimizer step over all processes",
+    "student_temperature": "student scores are q.p / tau (0.05 = cosine x 20)",
+    "temperature": "kd: teacher softmax temperature",
+    "epsilon": "uniform: label smoothing",
+    "steps": "number of optimizer steps (overrides --epochs)",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split(":", 1)[1].strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--split", default="train")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--labels", type=Path, help="labels JSONL from pyserini_ckd.label (teacher scores)")
+    src.add_argument("--negatives", type=Path, help="BM25 negatives JSONL from pyserini_ckd.negatives (hard labels)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT.checkpoints")
+    types = {int: positive_int, float: float}
+    for f in dataclasses.fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "output":
+            p.add_argument(flag, type=Path, required=True, help="model directory to write")
+        elif f.name == "loss":
+            p.add_argument(flag, choices=LOSSES, default=None, help="default: kd with --labels, hard without")
+        elif f.type in ("bool", bool):
+            p.add_argument(flag, action="store_true", help=_HELP.get(f.name))
+        elif f.name == "seed":
+            p.add_argument(flag, type=int, default=f.default)
+        elif f.name == "steps":
+            p.add_argument(flag, type=positive_int, default=None, help=_HELP[f.name])
+        else:
+            kind = {"int": positive_int, "float": float, "str": str}.get(str(f.type), str)
+            if f.name in ("warmup_ratio", "weight_decay", "epsilon"):
+                kind = non_negative_float
+            p.add_argument(flag, type=kind, default=f.default, help=_HELP.get(f.name))
+    return p
+
+
+def _run(args: argparse.Namespace) -> None:
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    values["loss"] = values["loss"] or ("kd" if args.labels else "hard")
+    if values["loss"] == "kd" and not args.labels:
+        raise ConfigError("--loss kd needs --labels (teacher scores)")
+    config = TrainConfig(**values)
+    dataset = resolve_dataset(args.dataset)
+    corpus = dataset.corpus
+    queries = dataset.queries
+    dataset.qrels(args.split)  # checks the split's ids
+    if args.labels:
+        examples = from_labels(args.labels, queries, corpus)
+    else:
+        examples = from_negatives(args.negatives, queries, corpus)
+    passages = {docid: passage_text(doc, ("title", "text")) for docid, doc in corpus.items()}
+    from .training.trainer import Trainer
+
+    Trainer(config, examples, passages).train(resume=args.resume)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return run_cli("pyserini_ckd.train", build_parser, _run, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The trainer on a tiny random model: it learns, saves a loadable model with its log, resumes exactly
+after kill -9, and two gloo processes give the single process's weights."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from pyserini_ckd import train as train_cli
+from pyserini_ckd.dense import DenseEncoder
+from pyserini_ckd.training.config import TrainConfig
+from pyserini_ckd.training.data import TrainingQuery
+from pyserini_ckd.training.trainer import Trainer
+
+from conftest import DOCS, make_tiny_model, run_cli_expect_error, write_negatives
+
+PASSAGES = {d: f"{t} {x}" for d, t, x in DOCS}
+
+
+def _weights(model_dir: Path):
+    return load_file(str(model_dir / "model.safetensors"))
+
+
+def _assert_same_weights(a: Path, b: Path, atol=1e-5):
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], atol=atol, rtol=1e-4, msg=k)
+
+
+def test_training_lowers_the_loss_and_saves_a_loadable_model(tiny_model, tmp_path):
+    queries = [TrainingQuery("q1", "does aspirin prevent heart attack", ["d1"], ["d5", "d6", "d2", "d4"]),
+               TrainingQuery("q2", "what raises blood pressure", ["d7"], ["d6", "d3", "d4", "d1"]),
+               TrainingQuery("q4", "cholesterol lowering drugs", ["d2"], ["d1", "d5", "d8", "d7"])]
+    config = TrainConfig(output=tmp_path / "student", loss="hard", group_size=3, batch_size=3, steps=30,
+                         learning_rate=3e-3, warmup_ratio=0.0, checkpoint_every=10)
+    Trainer(config, queries, PASSAGES, model=DenseEncoder.load(tiny_model)).train()
+    log = [json.loads(l) for l in (tmp_path / "student" / "train_log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == list(range(1, 31))
+    assert sum(e["loss"] for e in log[-5:]) < sum(e["loss"] for e in log[:5])
+    assert {"step", "epoch", "loss", "lr", "examples_per_s"} <= log[0].keys()
+    assert (tmp_path / "student" / "loss.png").stat().st_size > 1000
+    summary = json.loads((tmp_path / "student" / "train_config.json").read_text())
+    assert summary["steps"] == 30 and summary["examples_per_s_median"] > 0
+    from sentence_transformers import SentenceTransformer
+
+    assert SentenceTransformer(str(tmp_path / "student"), device="cpu").encode(["aspirin"]).shape == (1, 32)
+    assert sorted(p.name for p in (tmp_path / "student.checkpoints").glob("step-*")) == ["step-20", "step-30"]
+
+
+@pytest.mark.parametrize("loss", ["uniform", "kd"])
+def test_soft_losses_run(tiny_model, tmp_path, loss):
+    scores = {"d1": 3.0, "d5": 2.5, "d6": 0.1, "d2": 1.0}
+    queries = [TrainingQuery("q1", "does aspirin prevent heart attack", ["d1"], ["d5", "d2", "d6"], scores),
+               TrainingQuery("q5", "coffee and the heart", ["d5"], ["d1", "d6", "d2"], {"d5": 1.0, "d1": 2.0, "d6": 0.0, "d2": 0.5})]
+    config = TrainConfig(output=tmp_path / loss, loss=loss, group_size=3, batch_size=2, steps=4)
+    Trainer(config, queries, PASSAGES, model=DenseEncoder.load(tiny_model)).train()
+    assert (tmp_path / loss / "model.safetensors").is_file()
+
+
+def _train_argv(dataset, negatives, model, out, extra=()):
+    return ["--dataset", str(dataset), "--negatives", str(negatives), "--init", str(model), "--output", str(out),
+            "--group-size", "3", "--batch-size", "2", "--steps", "12", "--checkpoint-every", "2",
+            "--learning-rate", "1e-3", *extra]
+
+
+def test_kill_then_resume_equals_uninterrupted(tiny_dataset, tmp_path):
+    model = make_tiny_model(tmp_path / "init")  # with dropout: the RNG state must be restored too
+    negatives = write_negatives(tmp_path / "neg.jsonl")
+    full = tmp_path / "full"
+    train_cli.main(_train_argv(tiny_dataset, negatives, model, full))
+    resumed = tmp_path / "resumed"
+    cmd = [sys.executable, "-m", "pyserini_ckd.train", *_train_argv(tiny_dataset, negatives, model, resumed)]
+    env = {**os.environ, "PYSERINI_CKD_SLOW_STEP_S": "0.4"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpts = tmp_path / "resumed.checkpoints"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (ckpts / "step-6" / "trainer_state.pt").is_file():
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not resumed.exists(), "killed before the end: no final model"
+    done = sorted(int(p.name.split("-")[1]) for p in ckpts.glob("step-*") if (p / "trainer_state.pt").is_file())
+    assert done and done[-1] < 12
+    train_cli.main(_train_argv(tiny_dataset, negatives, model, resumed, ["--resume"]))
+    _assert_same_weights(full, resumed)
+    log = [json.loads(l)["step"] for l in (resumed / "train_log.jsonl").read_text().splitlines()]
+    assert log == list(range(1, 13))
+
+
+def test_two_gloo_processes_equal_one(tiny_dataset, tmp_path):
+    model = make_tiny_model(tmp_path / "init", dropout=0.0)
+    negatives = write_negatives(tmp_path / "neg.jsonl")
+    single = tmp_path / "single"
+    train_cli.main(_train_argv(tiny_dataset, negatives, model, single, ["--steps", "4"]))
+    ddp = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    proc = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29731", "-m", "pyserini_ckd.train",
+                           *_train_argv(tiny_dataset, negatives, model, ddp, ["--steps", "4"])],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _assert_same_weights(single, ddp, atol=1e-5)
+
+
+def test_bad_training_settings(tiny_dataset, tiny_model, tmp_path, capsys):
+    negatives = write_negatives(tmp_path / "neg.jsonl")
+    base = ["--dataset", str(tiny_dataset), "--negatives", str(negatives), "--init", str(tiny_model), "--output", str(tmp_path / "o")]
+    assert "must be a positive integer" in run_cli_expect_error(train_cli.main, base + ["--batch-size", "0"], capsys)
+    assert "--loss kd needs --labels" in run_cli_expect_error(train_cli.main, base + ["--loss", "kd"], capsys)
+    line = run_cli_expect_error(train_cli.main, base + ["--batch-size", "3", "--grad-accumulation", "2"], capsys)
+    assert "multiple of grad-accumulation" in line
+    bad = tmp_path / "bad-neg.jsonl"
+    bad.write_text('{"qid": "q1", "positives": ["d1"], "negatives": [{"docid": "nope", "score": 1, "rank": 1}]}\n')
+    line = run_cli_expect_error(train_cli.main, base[:2] + ["--negatives", str(bad)] + base[4:], capsys)
+    assert f"{bad}:1: unknown document id 'nope'" in line
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"qid": "q1", "positives": ["d1"], "candidates": [{"docid": "d1", "score": 1.0}, {"docid": "zz", "score": 0.5}]}\n')
+    line = run_cli_expect_error(train_cli.main, base[:2] + ["--labels", str(labels)] + base[4:], capsys)
+    assert f"{labels}:1: unknown document id 'zz'" in line
+    assert not (tmp_path / "o").exists()

@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--labels", type=Path, help="labels JSONL from pyserini_ckd.label (teacher scores)")
     src.add_argument("--negatives", type=Path, help="BM25 negatives JSONL from pyserini_ckd.negatives (hard labels)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT.checkpoints")
+    p.add_argument("--model", choices=MODEL_KINDS, default="dense",
+                   help="dense: the student; late-interaction and cross-encoder: teachers (built on --init's backbone)")
+    p.add_argument("--holdout-fraction", type=non_negative_float, default=0.0,
+                   help="leave out this share of the split's queries (a fixed, hash-chosen slice) for evaluation")
+    p.add_argument("--holdout-qrels", type=Path, help="write the held-out queries' qrels here (BEIR tsv)")
     types = {int: positive_int, float: float}
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -54,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag, choices=LOSSES, default=None, help="default: kd with --labels, hard without")
         elif f.type in ("bool", bool):
             p.add_argument(flag, action="store_true", help=_HELP.get(f.name))
+        elif f.name == "student_temperature":
+            p.add_argument(flag, type=float, default=None, help="scores are divided by it (default: 0.05 for dense, 1 for teachers)")
         elif f.name == "seed":
             p.add_argument(flag, type=int, default=f.default)
         elif f.name == "steps":
@@ -66,9 +73,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+MODEL_KINDS = ("dense", "late-interaction", "cross-encoder")
+
+
+def build_model(kind: str, init: str, seed: int):
+    """The model to train: the dense student from --init, or a new teacher on --init's backbone."""
+    import torch
+
+    from .dense.encoder import DenseEncoder
+    from .teacher.cross_encoder import CrossEncoder, is_cross_encoder_dir
+    from .teacher.late_interaction import LateInteractionEncoder, is_late_interaction_dir
+
+    torch.manual_seed(seed)
+    if kind == "dense":
+        return DenseEncoder.load(init)
+    if kind == "late-interaction":
+        return LateInteractionEncoder.load(init) if is_late_interaction_dir(init) else LateInteractionEncoder.build(init)
+    return CrossEncoder.load(init) if is_cross_encoder_dir(init) else CrossEncoder.build(init)
+
+
 def _run(args: argparse.Namespace) -> None:
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
     values["loss"] = values["loss"] or ("kd" if args.labels else "hard")
+    if values["student_temperature"] is None:
+        values["student_temperature"] = 0.05 if args.model == "dense" else 1.0
     if values["loss"] == "kd" and not args.labels:
         raise ConfigError("--loss kd needs --labels (teacher scores)")
     config = TrainConfig(**values)
@@ -80,10 +108,19 @@ def _run(args: argparse.Namespace) -> None:
         examples = from_labels(args.labels, queries, corpus)
     else:
         examples = from_negatives(args.negatives, queries, corpus)
+    if not 0 <= args.holdout_fraction < 1:
+        raise ConfigError(f"holdout-fraction must be in [0, 1), got {args.holdout_fraction}")
+    if args.holdout_fraction:
+        from .training.holdout import split_holdout, write_holdout_qrels
+
+        examples, held = split_holdout(examples, args.holdout_fraction, config.seed)
+        if args.holdout_qrels:
+            write_holdout_qrels(dataset.qrels(args.split), held, args.holdout_qrels)
+        logger.info("holding out %d of %d queries", len(held), len(held) + len(examples))
     passages = {docid: passage_text(doc, ("title", "text")) for docid, doc in corpus.items()}
     from .training.trainer import Trainer
 
-    Trainer(config, examples, passages).train(resume=args.resume)
+    Trainer(config, examples, passages, model=build_model(args.model, config.init, config.seed)).train(resume=args.resume)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

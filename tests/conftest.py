@@ -79,23 +79,49 @@ def run_cli_expect_error(main: Callable, argv: List[str], capsys) -> str:
 def make_tiny_model(out_dir: Path, seed: int = 0, hidden: int = 32, pooling: str = "mean", normalize: bool = True,
                     dropout: float = 0.1) -> Path:
     """A 2-layer random BERT (hidden 32) with a WordPiece vocabulary of the tiny corpus, saved as a model dir."""
-    import re
-
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertModel
 
     from pyserini_ckd.dense import DenseEncoder, EncoderConfig
 
+    tokenizer = tiny_tokenizer()
+    torch.manual_seed(seed)
+    model = DenseEncoder(BertModel(bert_config(len(tokenizer.get_vocab()), hidden, dropout)), tokenizer,
+                         EncoderConfig(pooling=pooling, normalize=normalize, query_max_length=16, passage_max_length=48))
+    model.save(out_dir)
+    return out_dir
+
+
+def tiny_tokenizer():
+    import re
+
+    from transformers import BertTokenizerFast
+
     words = sorted({w for _, t, x in DOCS for w in re.findall(r"\w+", f"{t} {x}".lower())}
                    | {w for _, q in QUERIES for w in re.findall(r"\w+", q.lower())})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "?"] + words
-    tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    vocab = ["[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "?"] + words
+    return BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+
+
+def bert_config(vocab_size, hidden=32, dropout=0.1):
+    from transformers import BertConfig
+
+    return BertConfig(vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
+                      intermediate_size=37, max_position_embeddings=128,
+                      hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+
+
+def make_tiny_teacher(out_dir: Path, seed: int = 0, similarity: str = "l2") -> Path:
+    """A late-interaction teacher on a random 2-layer BERT (dim 16, queries of 8, documents of 24 tokens)."""
+    import torch
+    from transformers import BertModel
+
+    from pyserini_ckd.teacher.late_interaction import LateInteractionConfig, LateInteractionEncoder
+
+    tokenizer = tiny_tokenizer()
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=128,
-                        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
-    model = DenseEncoder(BertModel(config), tokenizer,
-                         EncoderConfig(pooling=pooling, normalize=normalize, query_max_length=16, passage_max_length=48))
+    model = LateInteractionEncoder(BertModel(bert_config(len(tokenizer.get_vocab()))), tokenizer,
+                                   LateInteractionConfig(dim=16, query_maxlen=8, doc_maxlen=24, similarity=similarity))
     model.save(out_dir)
     return out_dir
 

@@ -160,6 +160,18 @@ class DenseEncoder(torch.nn.Module):
         """Same as :meth:`embed` (so DistributedDataParallel can wrap the encoder)."""
         return self.embed(input_ids, attention_mask)
 
+    # ---- the training interface (see pyserini_ckd.training.trainer) ----------------------------------
+    def training_forward(self, engine, queries: Sequence[str], passages: Sequence[str]):
+        """One forward over queries and passages together; returns ((q,), (p,)) embeddings."""
+        q_ids, p_ids = self.tokenize(queries, "query"), self.tokenize(passages, "passage")
+        emb = engine(**self.pad(q_ids + p_ids)).float()
+        return (emb[:len(q_ids)],), (emb[len(q_ids):],)
+
+    @staticmethod
+    def pairwise_scores(q: tuple, p: tuple) -> torch.Tensor:
+        """(Q, P) inner products q . p."""
+        return q[0] @ p[0].T
+
     def tokenize(self, texts: Sequence[str], kind: str, max_length: Optional[int] = None) -> List[List[int]]:
         """Token ids (with special tokens, truncated) of each text, unpadded."""
         prefix = self.config.query_prefix if kind == "query" else self.config.passage_prefix

@@ -102,6 +102,7 @@ class Trainer:
         self.checkpoints = config.output.with_name(config.output.name + ".checkpoints")
         self.log_path = self.checkpoints / "train_log.jsonl"
         self._orders: Dict[int, List[int]] = {}
+        self.elapsed = 0.0  # seconds of training, summed over resumes
 
     # ---- checkpoints ----------------------------------------------------------------------------
     def _checkpoint_dirs(self) -> List[Path]:
@@ -115,7 +116,7 @@ class Trainer:
             state = {"step": step, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                      "scheduler": self.scheduler.state_dict(), "rng_cpu": torch.get_rng_state(),
                      "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                     "config": self.config.to_json()}
+                     "config": self.config.to_json(), "elapsed": self.elapsed}
             with atomic_output(self.checkpoints / f"step-{step}", directory=True) as tmp:
                 torch.save(state, tmp / STATE_NAME)
             for old in self._checkpoint_dirs()[:-self.config.keep_checkpoints]:
@@ -134,6 +135,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng_cpu"])
+        self.elapsed = float(state.get("elapsed", 0.0))
         if state.get("rng_cuda") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         if self.rank == 0:
@@ -151,26 +153,38 @@ class Trainer:
         cyclic = order * (1 + b // max(1, len(order)) + 1)
         return [self.queries[i] for i in cyclic[pos * b:(pos + 1) * b]]
 
+    def _autocast(self):
+        c = self.config
+        dtype = torch.bfloat16 if (c.precision == "bf16" or (c.precision == "auto" and self.device.type == "cuda")) else None
+        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+
+    def _gather(self, local: tuple) -> tuple:
+        """All-gather each tensor of ``local`` across processes; this process's slice keeps its gradient."""
+        if self.world == 1:
+            return local
+        out = []
+        for t in local:
+            parts = [torch.empty_like(t) for _ in range(self.world)]
+            dist.all_gather(parts, t.detach().contiguous())
+            parts[self.rank] = t
+            out.append(torch.cat(parts))
+        return tuple(out)
+
     def _encode(self, batch: Batch) -> torch.Tensor:
-        """Scores (Q, P) of the whole micro-batch; only this process's slices carry gradients."""
+        """Scores (Q, P) of the whole micro-batch; only this process's slices carry gradients.
+
+        The model supplies ``training_forward(engine, queries, passages) -> (q_reps, p_reps)`` (tuples of
+        tensors, one forward pass) and ``pairwise_scores(q_reps, p_reps) -> (Q, P)``.
+        """
         q_per = batch.num_queries // self.world
         rows = range(self.rank * q_per, (self.rank + 1) * q_per)
         g = batch.group_size
-        q_ids = self.model.tokenize([batch.queries[i].text for i in rows], "query")
-        p_ids = self.model.tokenize([self.passages[d] for i in rows for d in batch.docids[i * g:(i + 1) * g]], "passage")
-        inputs = self.model.pad(q_ids + p_ids)
-        dtype = torch.bfloat16 if (self.config.precision == "bf16" or (self.config.precision == "auto" and self.device.type == "cuda")) else None
-        with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
-            emb = self.engine(**inputs).float()
-        q_local, p_local = emb[:len(q_ids)], emb[len(q_ids):]
-        if self.world > 1:
-            q_all = [torch.empty_like(q_local) for _ in range(self.world)]
-            p_all = [torch.empty_like(p_local) for _ in range(self.world)]
-            dist.all_gather(q_all, q_local.detach().contiguous())
-            dist.all_gather(p_all, p_local.detach().contiguous())
-            q_all[self.rank], p_all[self.rank] = q_local, p_local
-            q_local, p_local = torch.cat(q_all), torch.cat(p_all)
-        return q_local @ p_local.T / self.config.student_temperature
+        queries = [batch.queries[i].text for i in rows]
+        passages = [self.passages[d] for i in rows for d in batch.docids[i * g:(i + 1) * g]]
+        with self._autocast():
+            q_reps, p_reps = self.model.training_forward(self.engine, queries, passages)
+        scores = self.model.pairwise_scores(self._gather(q_reps), self._gather(p_reps))
+        return scores / self.config.student_temperature
 
     def _train_step(self, step: int) -> float:
         c = self.config
@@ -215,7 +229,9 @@ class Trainer:
                 loss = self._train_step(step)
                 if slow:
                     time.sleep(slow)
-                rate = self.config.batch_size / (time.perf_counter() - t)
+                seconds = time.perf_counter() - t
+                self.elapsed += seconds
+                rate = self.config.batch_size / seconds
                 if self.rank == 0:
                     entry = {"step": step + 1, "epoch": round((step + 1) / self.steps_per_epoch, 4), "loss": round(loss, 6),
                              "lr": self.scheduler.get_last_lr()[0], "examples_per_s": round(rate, 2)}
@@ -236,7 +252,7 @@ class Trainer:
         entries = read_log(self.log_path)
         rates = [e["examples_per_s"] for e in entries[1:]] or [e["examples_per_s"] for e in entries]
         summary = {"config": self.config.to_json(), "steps": self.total_steps, "queries": len(self.queries),
-                   "device": str(self.device), "processes": self.world,
+                   "device": str(self.device), "processes": self.world, "train_seconds": round(self.elapsed, 2),
                    "examples_per_s_median": sorted(rates)[len(rates) // 2] if rates else None}
 
         def extra(tmp: Path) -> None:

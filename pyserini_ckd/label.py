@@ -1,0 +1,147 @@
+"""``python -m pyserini_ckd.label``: label each training query's candidates with a labeler.
+
+    python -m pyserini_ckd.label --dataset scifact --split train --labeler collective \\
+        --teacher work/teacher-li --negatives work/bm25-negatives.train.jsonl --output work/labels/collective.jsonl \\
+        [--run work/runs/collective.train.trec] [--warm-start work/student-hard]
+
+The teacher's kind comes from its directory: a late-interaction teacher (``late_interaction.json``,
+ColBERT-PRF), a cross-encoder (``cross_encoder.json``; needs ``--bm25-run`` for its re-ranking pool), or any
+dense model directory (Rocchio feedback). Writes the labels (format: :mod:`pyserini_ckd.labeling.labels`),
+``LABELS.meta.json`` (settings, seconds of each stage, teacher cost) and, with ``--run``, the labeler's
+ranking as a TREC run.
+
+Teacher cost = training of the teacher (from its ``train_config.json``; not counted when the teacher is
+the ``--warm-start`` checkpoint every student shares) + indexing + PRF + scoring.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import platform
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from tqdm import tqdm
+
+from .atomic import atomic_output
+from .cli import non_negative_float, positive_int, run_cli
+from .data.datasets import resolve_dataset
+from .data.records import ScoredDoc
+from .data.runs import read_run, write_run
+from .errors import ConfigError
+from .labeling.labelers import LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
+from .labeling.labels import write_labels
+from .teacher.prf import PRFConfig, RocchioConfig
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split(":", 1)[1].strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--split", default="train")
+    p.add_argument("--labeler", choices=LABELERS, required=True)
+    p.add_argument("--teacher", type=Path, help="teacher directory (collective, teacher, cross-encoder)")
+    p.add_argument("--negatives", type=Path, required=True, help="BM25 negatives JSONL (pyserini_ckd.negatives)")
+    p.add_argument("--output", type=Path, required=True, help="labels JSONL to write")
+    p.add_argument("--run", type=Path, help="also write the labeler's ranking (TREC run)")
+    p.add_argument("--bm25-run", type=Path, help="cross-encoder: BM25 run of the split, the pool it re-ranks")
+    p.add_argument("--index", type=Path, help="teacher token index folder (default: OUTPUT.teacher-index; reused)")
+    p.add_argument("--warm-start", type=Path, help="the shared hard-label checkpoint: its training is not teacher cost")
+    p.add_argument("--device", default="cpu")
+    s = p.add_argument_group("candidates")
+    s.add_argument("--bm25-negatives", type=int, default=20)
+    s.add_argument("--teacher-negatives", type=int, default=20)
+    s.add_argument("--teacher-depth", type=positive_int, default=100)
+    s.add_argument("--epsilon", type=non_negative_float, default=0.1, help="uniform: label smoothing")
+    f = p.add_argument_group("pseudo-relevance feedback")
+    f.add_argument("--fb-docs", type=positive_int, default=3)
+    f.add_argument("--fb-clusters", type=positive_int, default=24)
+    f.add_argument("--fb-k", type=positive_int, default=10)
+    f.add_argument("--beta", type=non_negative_float, default=1.0)
+    f.add_argument("--rocchio-fb-docs", type=positive_int, default=3)
+    f.add_argument("--rocchio-alpha", type=non_negative_float, default=1.0)
+    f.add_argument("--rocchio-beta", type=non_negative_float, default=0.5)
+    return p
+
+
+def load_teacher(args, labeler: str, corpus, settings: LabelSettings):
+    from .labeling.teachers import CrossEncoderTeacher, DenseTeacher, LateInteractionTeacher
+    from .teacher.cross_encoder import is_cross_encoder_dir
+    from .teacher.late_interaction import is_late_interaction_dir
+
+    if labeler not in NEEDS_TEACHER:
+        return None
+    if not args.teacher:
+        raise ConfigError(f"--labeler {labeler} needs --teacher")
+    if is_cross_encoder_dir(args.teacher):
+        if labeler != "cross-encoder":
+            raise ConfigError(f"{args.teacher} is a cross-encoder: use --labeler cross-encoder")
+        if not args.bm25_run:
+            raise ConfigError("--labeler cross-encoder needs --bm25-run (the BM25 pool it re-ranks)")
+        run = read_run(args.bm25_run)
+        pool = {q: [h.docid for h in hits[:settings.teacher_depth]] for q, hits in run.items()}
+        return CrossEncoderTeacher(args.teacher, corpus, pool, args.device)
+    if labeler == "cross-encoder":
+        raise ConfigError(f"{args.teacher} is not a cross-encoder (no cross_encoder.json)")
+    if is_late_interaction_dir(args.teacher):
+        index = args.index or args.output.with_name(args.output.name + ".teacher-index")
+        return LateInteractionTeacher(args.teacher, corpus, index, settings.prf, args.device)
+    return DenseTeacher(args.teacher, corpus, settings.rocchio, args.device)
+
+
+def _training_seconds(args) -> float:
+    if not args.teacher or (args.warm_start and args.teacher.resolve() == args.warm_start.resolve()):
+        return 0.0
+    summary = args.teacher / "train_config.json"
+    return float(json.loads(summary.read_text()).get("train_seconds", 0.0)) if summary.is_file() else 0.0
+
+
+def _run(args: argparse.Namespace) -> None:
+    settings = LabelSettings(bm25_negatives=args.bm25_negatives, teacher_negatives=args.teacher_negatives,
+                             teacher_depth=args.teacher_depth, epsilon=args.epsilon,
+                             prf=PRFConfig(fb_docs=args.fb_docs, fb_clusters=args.fb_clusters, fb_k=args.fb_k, beta=args.beta),
+                             rocchio=RocchioConfig(fb_docs=args.rocchio_fb_docs, alpha=args.rocchio_alpha, beta=args.rocchio_beta))
+    from .lucene.negatives import read_negatives
+
+    dataset = resolve_dataset(args.dataset)
+    corpus = dataset.corpus
+    qrels = dataset.qrels(args.split)
+    negatives = read_negatives(args.negatives, corpus)
+    started = time.perf_counter()
+    teacher = load_teacher(args, args.labeler, corpus, settings)
+    timer = Timer()
+    records, ranking_run = [], {}
+    qids = [q for q, docs in qrels.items() if any(r > 0 for r in docs.values())]
+    for qid in tqdm(qids, unit="query", desc=f"label {args.labeler}"):
+        positives = [d for d, r in qrels[qid].items() if r > 0]
+        bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
+        record, ranking = label_query(args.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25, settings, timer)
+        records.append(record)
+        if ranking:
+            ranking_run[qid] = [ScoredDoc(d, s) for d, s in ranking]
+    seconds = {"teacher_training": _training_seconds(args), "index": getattr(teacher, "index_seconds", 0.0), **timer.seconds}
+    write_labels(records, args.output)
+    if args.run and ranking_run:
+        write_run(ranking_run, args.run, tag=args.labeler)
+    meta = {"labeler": args.labeler, "teacher": str(args.teacher) if args.teacher else None,
+            "teacher_kind": getattr(teacher, "kind", None), "dataset": str(dataset.path), "split": args.split,
+            "queries": len(records), "settings": dataclasses.asdict(settings),
+            "seconds": {k: round(v, 2) for k, v in seconds.items()},
+            "teacher_cost_seconds": round(sum(seconds.values()), 2),
+            "wall_seconds": round(time.perf_counter() - started, 2), "machine": platform.machine(), "device": args.device}
+    with atomic_output(args.output.with_name(args.output.name + ".meta.json")) as tmp:
+        tmp.write_text(json.dumps(meta, indent=1))
+    logger.info("labelled %d queries with %s; teacher cost %.1f s", len(records), args.labeler, meta["teacher_cost_seconds"])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return run_cli("pyserini_ckd.label", build_parser, _run, argv)
+
+
+if __name__ == "__main__":
+    main()

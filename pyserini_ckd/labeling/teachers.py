@@ -1,0 +1,132 @@
+"""Teachers behind one interface: rank a query over the corpus, score given documents, expand a query.
+
+- :class:`LateInteractionTeacher`: ColBERT-style scores over a token index, ColBERT-PRF expansion;
+- :class:`DenseTeacher`: any single-vector encoder (the student's own hard-label checkpoint included),
+  inner products over the encoded corpus, Rocchio expansion;
+- :class:`CrossEncoderTeacher`: scores pairs only; its ranking re-ranks a BM25 pool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from ..data.records import Document
+from ..errors import ConfigError
+from ..teacher.prf import Expansion, PRFConfig, RocchioConfig, colbert_prf, rocchio
+
+logger = logging.getLogger(__name__)
+
+
+def _top(scores: np.ndarray, docids: Sequence[str], k: int) -> List[Tuple[str, float]]:
+    order = np.lexsort((np.arange(len(scores)), -scores))[:k]
+    return [(docids[i], float(scores[i])) for i in order]
+
+
+class LateInteractionTeacher:
+    kind = "late-interaction"
+
+    def __init__(self, path: Path, corpus: Mapping[str, Document], index_dir: Path, prf: PRFConfig, device: str = "cpu") -> None:
+        from ..teacher.late_interaction import LateInteractionEncoder
+        from ..teacher.token_index import TokenIndex, build_token_index
+
+        self.encoder = LateInteractionEncoder.load(path, device=device)
+        self.prf = prf
+        start = time.perf_counter()
+        stamp = {"teacher": str(path), "docs": len(corpus)}
+        meta = index_dir / "meta.json"
+        if meta.is_file() and {k: json.loads(meta.read_text()).get(k) for k in stamp} == stamp:
+            self.index = TokenIndex.load(index_dir)
+        else:
+            self.index = build_token_index(self.encoder, corpus.values(), index_dir, total=len(corpus))
+        self.index_seconds = time.perf_counter() - start
+        self.position = {d: i for i, d in enumerate(self.index.docids)}
+
+    def query(self, text: str) -> torch.Tensor:
+        return self.encoder.encode_queries([text])[0].cpu()
+
+    def _vectors(self, q: torch.Tensor, expansion: Optional[Expansion]):
+        if expansion is None or expansion.vectors.shape[0] == 0:
+            return q, None
+        weights = torch.cat([torch.ones(q.shape[0]), expansion.weights])
+        return torch.cat([q, expansion.vectors]), weights
+
+    def rank(self, q: torch.Tensor, k: int, expansion: Optional[Expansion] = None) -> List[Tuple[str, float]]:
+        vectors, weights = self._vectors(q, expansion)
+        return [(self.index.docids[i], s) for i, s in self.index.search(vectors, k, weights)]
+
+    def score(self, q: torch.Tensor, docids: Sequence[str], expansion: Optional[Expansion] = None) -> List[float]:
+        vectors, weights = self._vectors(q, expansion)
+        return self.index.maxsim_docs(vectors, [self.position[d] for d in docids], weights).tolist()
+
+    def expand(self, q: torch.Tensor, feedback: Sequence[str]) -> Expansion:
+        return colbert_prf(self.index, self.encoder.tokenizer, [self.position[d] for d in feedback], self.prf,
+                           self.encoder.special_ids)
+
+
+class DenseTeacher:
+    kind = "dense"
+
+    def __init__(self, path: Path, corpus: Mapping[str, Document], rocchio_config: RocchioConfig, device: str = "cpu") -> None:
+        from ..dense.corpus_encoding import passage_text
+        from ..dense.encoder import DenseEncoder
+
+        self.encoder = DenseEncoder.load(path, device=device)
+        self.rocchio = rocchio_config
+        start = time.perf_counter()
+        self.docids = list(corpus)
+        self.vectors = self.encoder.encode([passage_text(d, ("title", "text")) for d in corpus.values()], kind="passage")
+        self.index_seconds = time.perf_counter() - start
+        self.position = {d: i for i, d in enumerate(self.docids)}
+
+    def query(self, text: str) -> np.ndarray:
+        return self.encoder.encode([text], kind="query")[0]
+
+    def _q(self, q: np.ndarray, expansion: Optional[Expansion]) -> np.ndarray:
+        return expansion.vectors[0].numpy() if expansion is not None and expansion.vectors.shape[0] else q
+
+    def rank(self, q: np.ndarray, k: int, expansion: Optional[Expansion] = None) -> List[Tuple[str, float]]:
+        return _top(self.vectors @ self._q(q, expansion), self.docids, k)
+
+    def score(self, q: np.ndarray, docids: Sequence[str], expansion: Optional[Expansion] = None) -> List[float]:
+        return (self.vectors[[self.position[d] for d in docids]] @ self._q(q, expansion)).tolist()
+
+    def expand(self, q: np.ndarray, feedback: Sequence[str]) -> Expansion:
+        new_q = rocchio(q, self.vectors[[self.position[d] for d in feedback]], self.rocchio)
+        return Expansion(torch.from_numpy(np.asarray(new_q, dtype=np.float32))[None, :], torch.ones(1))
+
+
+class CrossEncoderTeacher:
+    kind = "cross-encoder"
+
+    def __init__(self, path: Path, corpus: Mapping[str, Document], pool: Mapping[str, List[str]], device: str = "cpu") -> None:
+        from ..dense.corpus_encoding import passage_text
+        from ..teacher.cross_encoder import CrossEncoder
+
+        self.encoder = CrossEncoder.load(path, device=device)
+        self.text = {d: passage_text(doc, ("title", "text")) for d, doc in corpus.items()}
+        self.pool = pool
+        self.index_seconds = 0.0
+        self._cache: Dict[Tuple[str, str], float] = {}
+
+    def query(self, text: str) -> str:
+        return text
+
+    def score(self, q: str, docids: Sequence[str], expansion=None) -> List[float]:
+        todo = [d for d in dict.fromkeys(docids) if (q, d) not in self._cache]
+        for d, s in zip(todo, self.encoder.score(q, [self.text[d] for d in todo])):
+            self._cache[(q, d)] = s
+        return [self._cache[(q, d)] for d in docids]
+
+    def rank_pool(self, q: str, qid: str, k: int) -> List[Tuple[str, float]]:
+        pool = self.pool.get(qid, [])
+        if not pool:
+            raise ConfigError(f"cross-encoder: no BM25 pool for query {qid!r} (give --bm25-run with this split's queries)")
+        scores = np.asarray(self.score(q, pool))
+        return _top(scores, pool, k)

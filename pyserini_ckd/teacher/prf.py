@@ -1,0 +1,135 @@
+"""Pseudo-relevance feedback: collective knowledge from the top-ranked passages.
+
+ColBERT-PRF (as in the authors' code), for one query and its top ``fb_docs`` feedback documents:
+
+1. k-means (Lloyd, Euclidean, one initialisation) over the feedback documents' token vectors into
+   ``fb_clusters`` centroids, seeded at evenly spaced token positions inside each feedback document
+   (the seeds spread evenly over the documents);
+2. each centroid's token: the most frequent vocabulary id among its ``nearest`` (10) closest token
+   vectors in the whole collection, special tokens skipped;
+3. weight = beta x IDF(token), IDF = log((1 + N) / (df + 1));
+4. the ``fb_k`` heaviest centroids are the expansion vectors (not re-normalised), scored as
+   s(q, d) = sum_i max_j sim(q_i, d_j) + sum_e w_e max_j sim(c_e, d_j).
+
+Rocchio, for a single-vector (dense) teacher: q' = alpha q + beta mean(top ``fb_docs`` document vectors),
+s(q, d) = q' . d.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import List, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+
+
+@dataclass
+class PRFConfig:
+    fb_docs: int = 3
+    fb_clusters: int = 24
+    fb_k: int = 10
+    beta: float = 1.0
+    nearest: int = 10
+    kmeans_iters: int = 100
+
+    def __post_init__(self) -> None:
+        for name in ("fb_docs", "fb_clusters", "fb_k", "nearest", "kmeans_iters"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.beta < 0:
+            raise ConfigError(f"beta must be >= 0, got {self.beta}")
+
+
+@dataclass
+class RocchioConfig:
+    fb_docs: int = 3
+    alpha: float = 1.0
+    beta: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.fb_docs <= 0 or self.alpha < 0 or self.beta < 0:
+            raise ConfigError("rocchio: fb-docs must be positive, alpha and beta >= 0")
+
+
+@dataclass
+class Expansion:
+    vectors: torch.Tensor  # (k, dim)
+    weights: torch.Tensor  # (k,)
+    token_ids: List[int] = field(default_factory=list)
+    tokens: List[str] = field(default_factory=list)
+
+    def as_json(self) -> list:
+        return [{"token": t, "token_id": i, "weight": round(float(w), 6)}
+                for t, i, w in zip(self.tokens, self.token_ids, self.weights.tolist())]
+
+
+def kmeans(x: torch.Tensor, init: torch.Tensor, iters: int = 100, tol: float = 1e-6) -> torch.Tensor:
+    """Lloyd's algorithm from the given centroids; an empty cluster keeps its centroid. Deterministic."""
+    c = init.clone()
+    for _ in range(iters):
+        assign = torch.cdist(x, c).argmin(-1)
+        new = c.clone()
+        sums = torch.zeros_like(c).index_add_(0, assign, x)
+        counts = torch.bincount(assign, minlength=c.shape[0]).to(x.dtype)
+        nonempty = counts > 0
+        new[nonempty] = sums[nonempty] / counts[nonempty, None]
+        shift = (new - c).pow(2).sum().item()
+        c = new
+        if shift <= tol:
+            break
+    return c
+
+
+def seed_positions(lengths: Sequence[int], k: int) -> List[int]:
+    """k row indices into the concatenated documents, spread evenly over documents, then over tokens."""
+    docs = [i for i, n in enumerate(lengths) if n > 0]
+    if not docs:
+        return []
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    per = [k // len(docs) + (j < k % len(docs)) for j in range(len(docs))]
+    seeds: List[int] = []
+    for doc, count in zip(docs, per):
+        n = lengths[doc]
+        positions = np.unique(np.linspace(0, n - 1, num=min(count, n)).round().astype(int))
+        seeds.extend(int(starts[doc] + p) for p in positions)
+    return seeds
+
+
+def colbert_prf(index, tokenizer, feedback: Sequence[int], config: PRFConfig, special_ids: set) -> Expansion:
+    """Expansion vectors and weights for one query from its feedback documents (indices in ``index``)."""
+    parts = [index.doc_tokens(i) for i in feedback]
+    lengths = [p.shape[0] for p in parts]
+    dim = parts[0].shape[1] if parts else index.tokens.shape[1]
+    empty = Expansion(torch.zeros(0, dim), torch.zeros(0))
+    if not parts or sum(lengths) == 0:
+        return empty
+    tokens = torch.cat(parts)
+    seeds = seed_positions(lengths, min(config.fb_clusters, tokens.shape[0]))
+    centroids = kmeans(tokens, tokens[seeds], config.kmeans_iters)
+    nearest = index.nearest_tokens(centroids, config.nearest)
+    chosen = []
+    for c in range(centroids.shape[0]):
+        ids = [int(t) for t in index.token_ids[nearest[c].numpy()] if int(t) not in special_ids]
+        if not ids:
+            continue
+        token_id = Counter(ids).most_common(1)[0][0]
+        chosen.append((config.beta * index.idf(token_id), c, token_id))
+    chosen.sort(key=lambda x: (-x[0], x[1]))
+    chosen = chosen[:config.fb_k]
+    if not chosen:
+        return empty
+    return Expansion(vectors=centroids[[c for _, c, _ in chosen]],
+                     weights=torch.tensor([w for w, _, _ in chosen], dtype=torch.float32),
+                     token_ids=[t for _, _, t in chosen],
+                     tokens=tokenizer.convert_ids_to_tokens([t for _, _, t in chosen]))
+
+
+def rocchio(query: np.ndarray, feedback_vectors: np.ndarray, config: RocchioConfig) -> np.ndarray:
+    """q' = alpha q + beta mean(feedback)."""
+    if feedback_vectors.shape[0] == 0:
+        return config.alpha * query
+    return config.alpha * query + config.beta * feedback_vectors.mean(0)

@@ -1,0 +1,135 @@
+"""The label generator end to end on a tiny corpus: teachers trained by the shared trainer, every labeler,
+determinism, inspection, and labels feeding the distillation trainer."""
+
+import json
+
+import pytest
+
+from pyserini_ckd import inspect_labels as inspect_cli
+from pyserini_ckd import label as label_cli
+from pyserini_ckd import search as search_cli
+from pyserini_ckd import train as train_cli
+from pyserini_ckd.data.runs import read_run
+
+from conftest import make_tiny_teacher, run_cli_expect_error, write_negatives
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    from conftest import write_dataset
+
+    root = tmp_path_factory.mktemp("label")
+    data = write_dataset(root / "tiny")
+    neg = write_negatives(root / "neg.jsonl")
+    li = make_tiny_teacher(root / "li-init")
+    return root, data, neg, li
+
+
+def _label(setup, labeler, out, extra=()):
+    root, data, neg, li = setup
+    label_cli.main(["--dataset", str(data), "--labeler", labeler, "--negatives", str(neg), "--output", str(out),
+                    "--bm25-negatives", "3", "--teacher-negatives", "2", "--teacher-depth", "5",
+                    "--fb-docs", "2", "--fb-clusters", "4", "--fb-k", "2", *extra])
+    return [json.loads(l) for l in out.read_text().splitlines()], json.loads(out.with_name(out.name + ".meta.json").read_text())
+
+
+def test_teacher_trains_with_the_shared_loop(setup, tmp_path):
+    root, data, neg, li = setup
+    out = tmp_path / "li-trained"
+    train_cli.main(["--dataset", str(data), "--negatives", str(neg), "--model", "late-interaction", "--init", str(li),
+                    "--output", str(out), "--group-size", "3", "--batch-size", "2", "--steps", "3"])
+    summary = json.loads((out / "train_config.json").read_text())
+    assert summary["train_seconds"] > 0 and summary["config"]["student_temperature"] == 1.0
+    records, meta = _label(setup, "collective", tmp_path / "c.jsonl", ["--teacher", str(out)])
+    assert meta["seconds"]["teacher_training"] == pytest.approx(summary["train_seconds"], abs=0.01)
+
+
+def test_collective_and_teacher_labels(setup, tmp_path):
+    root, data, neg, li = setup
+    records, meta = _label(setup, "collective", tmp_path / "collective.jsonl", ["--teacher", str(li), "--run", str(tmp_path / "c.trec")])
+    assert [r["qid"] for r in records] == ["q1", "q2", "q4"]
+    q2 = records[1]
+    docids = [c["docid"] for c in q2["candidates"]]
+    assert len(docids) == len(set(docids))
+    assert set(q2["positives"]) == {"d7", "d4"} and set(q2["positives"]) <= set(docids)
+    assert all("positive" in c["sources"] for c in q2["candidates"] if c["docid"] in q2["positives"])
+    assert {s for c in q2["candidates"] for s in c["sources"]} >= {"bm25", "teacher"}
+    assert all(0 < e["weight"] for e in q2["expansion"]) and 0 < len(q2["expansion"]) <= 2
+    assert meta["labeler"] == "collective" and meta["teacher_kind"] == "late-interaction"
+    assert set(meta["seconds"]) == {"teacher_training", "index", "prf", "scoring"} and meta["teacher_cost_seconds"] > 0
+    assert set(read_run(tmp_path / "c.trec")) == {"q1", "q2", "q4"}
+    plain, meta = _label(setup, "teacher", tmp_path / "teacher.jsonl", ["--teacher", str(li)])
+    assert all(r["expansion"] == [] for r in plain) and meta["seconds"]["prf"] == 0
+    # expansion changes the scores
+    a = {c["docid"]: c["score"] for c in records[0]["candidates"]}
+    b = {c["docid"]: c["score"] for c in plain[0]["candidates"]}
+    assert any(a[d] != b[d] for d in a.keys() & b.keys())
+
+
+def test_same_seed_same_labels(setup, tmp_path):
+    root, data, neg, li = setup
+    _label(setup, "collective", tmp_path / "a.jsonl", ["--teacher", str(li)])
+    _label(setup, "collective", tmp_path / "b.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "other-index")])
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+def test_uniform_and_hard(setup, tmp_path):
+    uniform, _ = _label(setup, "uniform", tmp_path / "u.jsonl", ["--epsilon", "0.2"])
+    scores = {c["docid"]: c["score"] for c in uniform[0]["candidates"]}
+    assert scores["d1"] == pytest.approx(0.8) and sum(scores.values()) == pytest.approx(1.0)
+    hard, _ = _label(setup, "hard", tmp_path / "h.jsonl")
+    assert sum(c["score"] for c in hard[1]["candidates"]) == pytest.approx(1.0)
+    assert {c["docid"] for c in hard[1]["candidates"] if c["score"] > 0} == {"d7", "d4"}
+
+
+def test_dense_teacher_with_rocchio(setup, tiny_model, tmp_path):
+    records, meta = _label(setup, "collective", tmp_path / "dense.jsonl", ["--teacher", str(tiny_model), "--warm-start", str(tiny_model)])
+    assert meta["teacher_kind"] == "dense" and meta["seconds"]["teacher_training"] == 0
+    assert records[0]["expansion"] == []  # Rocchio moves the vector; there are no tokens to show
+
+
+def test_cross_encoder_labeler(setup, tmp_path):
+    root, data, neg, li = setup
+    ce = tmp_path / "ce"
+    from conftest import tiny_tokenizer  # noqa: F401  (the cross-encoder is built on the tiny model's backbone)
+
+    train_cli.main(["--dataset", str(data), "--negatives", str(neg), "--model", "cross-encoder", "--init", str(setup[3]),
+                    "--output", str(ce), "--group-size", "3", "--batch-size", "2", "--steps", "2"])
+    bm25_run = tmp_path / "bm25.trec"
+    bm25_run.write_text("".join(f"{q} Q0 d{i} {i} {10 - i}.0 bm25\n" for q in ("q1", "q2", "q4") for i in range(1, 9)))
+    records, meta = _label(setup, "cross-encoder", tmp_path / "ce.jsonl", ["--teacher", str(ce), "--bm25-run", str(bm25_run)])
+    assert meta["teacher_kind"] == "cross-encoder" and len(records) == 3
+    assert all(isinstance(c["score"], float) for c in records[0]["candidates"])
+
+
+def test_labels_feed_the_kd_trainer(setup, tiny_model, tmp_path):
+    root, data, neg, li = setup
+    _label(setup, "collective", tmp_path / "labels.jsonl", ["--teacher", str(li)])
+    out = tmp_path / "student"
+    train_cli.main(["--dataset", str(data), "--labels", str(tmp_path / "labels.jsonl"), "--init", str(tiny_model),
+                    "--output", str(out), "--group-size", "3", "--batch-size", "2", "--steps", "2"])
+    assert json.loads((out / "train_config.json").read_text())["config"]["loss"] == "kd"
+
+
+def test_inspect(setup, tmp_path, capsys):
+    root, data, neg, li = setup
+    _label(setup, "collective", tmp_path / "l.jsonl", ["--teacher", str(li)])
+    capsys.readouterr()
+    inspect_cli.main(["--labels", str(tmp_path / "l.jsonl"), "--dataset", str(data), "--qid", "q2", "--top", "4"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "query q2: what raises blood pressure"
+    assert out[1].startswith("expansion: ")
+    assert sum(" POS " in line for line in out[2:]) >= 1 and len(out) == 6
+
+
+def test_label_errors(setup, tmp_path, capsys):
+    root, data, neg, li = setup
+    base = ["--dataset", str(data), "--negatives", str(neg), "--output", str(tmp_path / "x.jsonl")]
+    assert "needs --teacher" in run_cli_expect_error(label_cli.main, base + ["--labeler", "collective"], capsys)
+    line = run_cli_expect_error(label_cli.main, base + ["--labeler", "cross-encoder", "--teacher", str(li)], capsys)
+    assert "is not a cross-encoder" in line
+    bad = tmp_path / "neg.jsonl"
+    bad.write_text('{"qid": "q1", "positives": ["d1"], "negatives": [{"docid": "zz", "score": 1, "rank": 1}]}\n')
+    line = run_cli_expect_error(label_cli.main, base[:2] + ["--negatives", str(bad)] + base[4:] + ["--labeler", "hard"], capsys)
+    assert f"{bad}:1: unknown document id 'zz'" in line
+    assert not (tmp_path / "x.jsonl").exists()

@@ -1,0 +1,99 @@
+"""The late-interaction teacher: MaxSim math, encoder conventions, the token index, ColBERT-PRF."""
+
+import numpy as np
+import pytest
+import torch
+
+from pyserini_ckd.data.records import Document
+from pyserini_ckd.teacher.late_interaction import LateInteractionEncoder
+from pyserini_ckd.teacher.maxsim import maxsim_pairwise
+from pyserini_ckd.teacher.prf import PRFConfig, colbert_prf, kmeans, rocchio, RocchioConfig, seed_positions
+from pyserini_ckd.teacher.token_index import build_token_index
+
+from conftest import DOCS, make_tiny_teacher
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory):
+    return make_tiny_teacher(tmp_path_factory.mktemp("teacher") / "li")
+
+
+@pytest.fixture(scope="module")
+def index(teacher_dir, tmp_path_factory):
+    teacher = LateInteractionEncoder.load(teacher_dir)
+    docs = [Document(d, t, x) for d, t, x in DOCS]
+    return teacher, build_token_index(teacher, docs, tmp_path_factory.mktemp("idx") / "tokens", batch_size=3)
+
+
+def test_maxsim_against_a_loop():
+    torch.manual_seed(0)
+    q = torch.nn.functional.normalize(torch.randn(2, 3, 4), dim=-1)
+    d = torch.nn.functional.normalize(torch.randn(5, 6, 4), dim=-1)
+    mask = torch.ones(5, 6, dtype=torch.bool)
+    mask[1, 3:] = False
+    cos = maxsim_pairwise(q, d, mask, "cosine")
+    l2 = maxsim_pairwise(q, d, mask, "l2")
+    for i in range(2):
+        for j in range(5):
+            keep = d[j][mask[j]]
+            expected = sum(max(float(qi @ dj) for dj in keep) for qi in q[i])
+            assert cos[i, j].item() == pytest.approx(expected, abs=1e-5)
+            expected_l2 = sum(max(-float(((qi - dj) ** 2).sum()) for dj in keep) for qi in q[i])
+            assert l2[i, j].item() == pytest.approx(expected_l2, abs=1e-5)
+    torch.testing.assert_close(l2, 2 * cos - 2 * 3)  # unit vectors: -||q-d||^2 = 2 q.d - 2
+
+
+def test_encoder_conventions(teacher_dir):
+    t = LateInteractionEncoder.load(teacher_dir)
+    tok = t.tokenizer
+    q = t.query_ids(["aspirin heart"])[0]
+    assert len(q) == 8 and q[0] == tok.cls_token_id and q[1] == tok.convert_tokens_to_ids("[unused0]")
+    assert q[-1] == tok.mask_token_id  # padded with [MASK]
+    d = t.doc_ids(["Aspirin, and the heart."])[0]
+    assert d[1] == tok.convert_tokens_to_ids("[unused1]") and d[-1] == tok.sep_token_id
+    input_ids, mask = t.pad([d])
+    keep = t.doc_token_mask(input_ids, mask)[0]
+    kept = tok.convert_ids_to_tokens(input_ids[0][keep].tolist())
+    assert "," not in kept and "." not in kept and "aspirin" in kept
+    emb = t.encode_queries(["aspirin"])
+    assert emb.shape == (1, 8, 16)
+    torch.testing.assert_close(emb.norm(dim=-1), torch.ones(1, 8))
+
+
+def test_token_index_is_exact(index):
+    teacher, idx = index
+    assert idx.num_docs == 8 and idx.docids[0] == "d1"
+    texts = [f"{t} {x}" for _, t, x in DOCS]
+    direct = teacher.score(["blood pressure", "vitamin d fractures"], texts)
+    for row, query in enumerate(["blood pressure", "vitamin d fractures"]):
+        q = teacher.encode_queries([query])[0]
+        np.testing.assert_allclose(idx.maxsim_all(q).numpy(), direct[row].numpy(), atol=2e-2)  # fp16 storage
+        np.testing.assert_allclose(idx.maxsim_docs(q, range(8)).numpy(), idx.maxsim_all(q).numpy(), atol=1e-4)
+        top = idx.search(q, 3)
+        assert [i for i, _ in top] == list(np.argsort(-idx.maxsim_all(q).numpy(), kind="stable")[:3])
+    vocab = teacher.tokenizer.get_vocab()
+    assert idx.df[vocab["pressure"]] == 3 and idx.df[vocab["aspirin"]] == 1
+    assert idx.idf(vocab["aspirin"]) == pytest.approx(np.log(9 / 2))
+
+
+def test_kmeans_and_seeds():
+    x = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    c = kmeans(x, x[[0, 2]])
+    torch.testing.assert_close(c, torch.tensor([[0.05, 0.0], [5.05, 5.0]]))
+    # 3 seeds evenly over doc 0 (positions 0, 1.5 -> 2, 3), 2 over doc 1 (its ends: 4 + 0, 4 + 9), none in the empty doc
+    assert seed_positions([4, 10, 0], 5) == [0, 2, 3, 4, 13]
+    q, fb = np.array([1.0, 0.0]), np.array([[0.0, 1.0], [0.0, 3.0]])
+    np.testing.assert_allclose(rocchio(q, fb, RocchioConfig(alpha=1.0, beta=0.5)), [1.0, 1.0])
+
+
+def test_colbert_prf_expansion(index):
+    teacher, idx = index
+    config = PRFConfig(fb_docs=3, fb_clusters=6, fb_k=4)
+    exp = colbert_prf(idx, teacher.tokenizer, [0, 5, 6], config, teacher.special_ids)
+    assert 0 < len(exp.tokens) <= 4 and exp.vectors.shape == (len(exp.tokens), 16)
+    assert not set(exp.token_ids) & teacher.special_ids
+    assert exp.weights.tolist() == sorted(exp.weights.tolist(), reverse=True)
+    for token_id, w in zip(exp.token_ids, exp.weights.tolist()):
+        assert w == pytest.approx(idx.idf(token_id))
+    again = colbert_prf(idx, teacher.tokenizer, [0, 5, 6], config, teacher.special_ids)
+    assert again.token_ids == exp.token_ids and torch.equal(again.vectors, exp.vectors)

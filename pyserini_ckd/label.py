@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--index", type=Path, help="teacher token index folder (default: OUTPUT.teacher-index; reused)")
     p.add_argument("--warm-start", type=Path, help="the shared hard-label checkpoint: its training is not teacher cost")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--max-queries", type=positive_int, default=None,
+                   help="label at most N queries outside the hold-out (hash-chosen, as the trainer's --max-queries)")
+    p.add_argument("--holdout-fraction", type=non_negative_float, default=0.0,
+                   help="with --max-queries: held-out queries are always labelled (their rankings judge the teacher)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the hold-out and --max-queries selection")
     s = p.add_argument_group("candidates")
     s.add_argument("--bm25-negatives", type=int, default=20)
     s.add_argument("--teacher-negatives", type=int, default=20)
@@ -117,6 +122,15 @@ def _run(args: argparse.Namespace) -> None:
     timer = Timer()
     records, ranking_run = [], {}
     qids = [q for q, docs in qrels.items() if any(r > 0 for r in docs.values())]
+    if args.max_queries:
+        from types import SimpleNamespace
+
+        from .training.holdout import is_held_out, limit_queries
+
+        held = [q for q in qids if is_held_out(q, args.holdout_fraction, args.seed)]
+        rest = [q for q in qids if q not in set(held)]
+        chosen = {e.qid for e in limit_queries([SimpleNamespace(qid=q) for q in rest], args.max_queries, args.seed)}
+        qids = [q for q in qids if q in chosen or q in set(held)]
     for qid in tqdm(qids, unit="query", desc=f"label {args.labeler}"):
         positives = [d for d, r in qrels[qid].items() if r > 0]
         bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []

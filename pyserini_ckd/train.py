@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout-fraction", type=non_negative_float, default=0.0,
                    help="leave out this share of the split's queries (a fixed, hash-chosen slice) for evaluation")
     p.add_argument("--holdout-qrels", type=Path, help="write the held-out queries' qrels here (BEIR tsv)")
+    p.add_argument("--max-queries", type=positive_int, default=None,
+                   help="train on at most N queries (a fixed, hash-chosen subset), after the hold-out")
     types = {int: positive_int, float: float}
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -117,6 +119,10 @@ def _run(args: argparse.Namespace) -> None:
         if args.holdout_qrels:
             write_holdout_qrels(dataset.qrels(args.split), held, args.holdout_qrels)
         logger.info("holding out %d of %d queries", len(held), len(held) + len(examples))
+    if args.max_queries:
+        from .training.holdout import limit_queries
+
+        examples = limit_queries(examples, args.max_queries, config.seed)
     passages = {docid: passage_text(doc, ("title", "text")) for docid, doc in corpus.items()}
     from .training.trainer import Trainer
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Iterator, Tuple, Union
 
@@ -12,11 +13,11 @@ def iter_lines(path: Union[str, Path]) -> Iterator[Tuple[int, str]]:
     """Yield ``(line_number, text)`` for each line, without its line end; blank lines are skipped.
 
     A UTF-8 byte-order mark on the first line is dropped; bytes that are not UTF-8 raise an
-    :class:`InputError` naming the line.
+    :class:`InputError` naming the line. A name ending in ``.gz`` is read through gzip.
     """
     path = Path(path)
     try:
-        handle = open(path, "rb")
+        handle = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
     except FileNotFoundError:
         raise InputError(path, None, "no such file") from None
     except IsADirectoryError:

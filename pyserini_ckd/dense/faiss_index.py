@@ -62,23 +62,37 @@ def check_dense_index(index_dir: Path) -> None:
 
 
 class FlatIndexWriter:
-    """Stream embeddings into an ``IndexFlatIP``; :meth:`write` saves the Pyserini layout atomically."""
+    """Stream embeddings into an ``IndexFlatIP``; :meth:`write` saves the Pyserini layout atomically.
+
+    Where Faiss is not installed (a GPU image with torch only), the vectors are kept and written as
+    ``vectors.npy`` beside ``docid`` instead, which :func:`pyserini_ckd.dense.search.exact_search` reads.
+    """
 
     def __init__(self, dimension: int) -> None:
-        import faiss
-
-        self.index = faiss.IndexFlatIP(dimension)
+        try:
+            import faiss
+        except ImportError:
+            faiss = None
+        self.index = faiss.IndexFlatIP(dimension) if faiss is not None else None
+        self.parts: List[np.ndarray] = []
         self.docids: List[str] = []
 
     def add(self, docids: Sequence[str], embeddings: np.ndarray) -> None:
-        self.index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+        vectors = np.ascontiguousarray(embeddings, dtype=np.float32)
+        if self.index is not None:
+            self.index.add(vectors)
+        else:
+            self.parts.append(vectors)
         self.docids.extend(docids)
 
     def write(self, out_dir: Union[str, Path], meta: IndexMeta) -> Path:
-        import faiss
-
         with atomic_output(out_dir, directory=True) as tmp:
-            faiss.write_index(self.index, str(tmp / "index"))
+            if self.index is not None:
+                import faiss
+
+                faiss.write_index(self.index, str(tmp / "index"))
+            else:
+                np.save(tmp / "vectors.npy", np.concatenate(self.parts) if self.parts else np.zeros((0, meta.dimension), np.float32))
             (tmp / "docid").write_text("".join(f"{d}\n" for d in self.docids))
             meta.save(tmp)
         return Path(out_dir)

@@ -87,3 +87,25 @@ def dense_search(searcher, queries: Mapping[str, Query], config: DenseSearchConf
                 run[qid] = [ScoredDoc(h.docid, float(h.score)) for h in hits[qid]]
             bar.update(len(chunk))
     return run
+
+
+def exact_search(model: DenseEncoder, doc_vectors, docids, queries: Mapping[str, Query], hits: int,
+                 batch_size: int = 256) -> Run:
+    """Exact inner-product search with torch (what an ``IndexFlatIP`` computes), for machines without Faiss.
+
+    Ties are broken by corpus order. ``doc_vectors`` is an (N, d) float32 array or tensor.
+    """
+    import torch
+
+    device = model.device
+    docs = torch.as_tensor(doc_vectors, dtype=torch.float32, device=device)
+    qids = list(queries)
+    run: Run = {}
+    k = min(hits, docs.shape[0])
+    for start in range(0, len(qids), batch_size):
+        chunk = qids[start:start + batch_size]
+        q = torch.as_tensor(model.encode([queries[x].text for x in chunk], kind="query"), device=device)
+        scores, idx = (q @ docs.T).topk(k, dim=-1, sorted=True)
+        for row, qid in enumerate(chunk):
+            run[qid] = [ScoredDoc(docids[i], float(s)) for s, i in zip(scores[row].tolist(), idx[row].tolist())]
+    return run

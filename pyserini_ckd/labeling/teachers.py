@@ -45,6 +45,7 @@ class LateInteractionTeacher:
             self.index = TokenIndex.load(index_dir)
         else:
             self.index = build_token_index(self.encoder, corpus.values(), index_dir, total=len(corpus))
+        self.index.device = device
         self.index_seconds = time.perf_counter() - start
         self.position = {d: i for i, d in enumerate(self.index.docids)}
 

@@ -44,6 +44,7 @@ class TokenIndex:
     df: np.ndarray
     docids: List[str]
     similarity: str
+    device: str = "cpu"  # where searches run (the token matrix is copied there on first use)
     _dense: Optional[torch.Tensor] = None
     _doc_of_token: Optional[torch.Tensor] = None
 
@@ -70,16 +71,18 @@ class TokenIndex:
 
     def _all(self) -> Tuple[torch.Tensor, torch.Tensor]:
         if self._dense is None:
-            self._dense = torch.from_numpy(np.asarray(self.tokens, dtype=np.float32))
+            self._dense = torch.from_numpy(np.asarray(self.tokens, dtype=np.float32)).to(self.device)
             counts = np.diff(self.offsets)
-            self._doc_of_token = torch.from_numpy(np.repeat(np.arange(self.num_docs), counts))
+            self._doc_of_token = torch.from_numpy(np.repeat(np.arange(self.num_docs), counts)).to(self.device)
         return self._dense, self._doc_of_token
 
     def maxsim_all(self, q: torch.Tensor, weights: Optional[torch.Tensor] = None, chunk: int = 1 << 18) -> torch.Tensor:
         """Scores (N,) of one query (m, k) against every document, exactly."""
         tokens, doc_of = self._all()
+        q = q.to(tokens.device)
+        weights = weights.to(tokens.device) if weights is not None else None
         m = q.shape[0]
-        best = torch.full((m, self.num_docs), float("-inf"))
+        best = torch.full((m, self.num_docs), float("-inf"), device=tokens.device)
         q_sq = (q * q).sum(-1, keepdim=True)
         for start in range(0, tokens.shape[0], chunk):
             t = tokens[start:start + chunk]
@@ -90,7 +93,7 @@ class TokenIndex:
         best = torch.nan_to_num(best, neginf=0.0)
         if weights is not None:
             best = best * weights[:, None]
-        return best.sum(0)
+        return best.sum(0).cpu()
 
     def maxsim_docs(self, q: torch.Tensor, doc_indices: Sequence[int], weights: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Scores of one query against the given documents."""
@@ -117,7 +120,7 @@ class TokenIndex:
     def nearest_tokens(self, vectors: torch.Tensor, k: int = 10) -> torch.Tensor:
         """Indices (c, k) of each vector's k nearest stored token vectors (by inner product)."""
         tokens, _ = self._all()
-        return (vectors @ tokens.T).topk(min(k, tokens.shape[0]), dim=-1).indices
+        return (vectors.to(tokens.device) @ tokens.T).topk(min(k, tokens.shape[0]), dim=-1).indices.cpu()
 
 
 def build_token_index(teacher: LateInteractionEncoder, documents: Iterable[Document], out_dir: Union[str, Path],

@@ -24,6 +24,15 @@ def split_holdout(examples: Sequence, fraction: float, seed: int) -> Tuple[List,
     return kept, held
 
 
+def limit_queries(examples: Sequence, n: int, seed: int) -> List:
+    """At most ``n`` examples, chosen by the hash order of their query ids (the same for every model)."""
+    if n is None or n >= len(examples):
+        return list(examples)
+    ranked = sorted(examples, key=lambda e: zlib.crc32(f"limit:{seed}:{e.qid}".encode()))
+    keep = {e.qid for e in ranked[:n]}
+    return [e for e in examples if e.qid in keep]
+
+
 def write_holdout_qrels(qrels: Qrels, held: Set[str], path: Union[str, Path]) -> Path:
     with atomic_output(path) as tmp:
         with open(tmp, "w") as out:

@@ -1,0 +1,1 @@
+"""``python -m pyserini_ckd.pipeline``: the whole experiment in one command (see :mod:`.experiment`)."""

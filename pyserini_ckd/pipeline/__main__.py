@@ -1,0 +1,51 @@
+"""``python -m pyserini_ckd.pipeline --dataset scifact --workdir W [--profile quick|full] [--config FILE]
+[--device cpu|cuda] [--transfer cranfield cacm npl]``: BM25, teachers, labels, students, runs, report.
+
+A rerun skips finished stages; a changed setting reruns only what depends on it; an interrupted run
+continues where it stopped. Outputs: ``W/runs``, ``W/labels``, ``W/results.json``, ``W/report.md``,
+``W/results.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Optional, Sequence
+
+from ..cli import run_cli
+from .config import PROFILES, PipelineConfig
+
+logger = logging.getLogger("pyserini_ckd.pipeline")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Run the whole collective-distillation experiment.")
+    p.add_argument("--dataset", default="scifact")
+    p.add_argument("--workdir", type=Path, required=True)
+    p.add_argument("--profile", choices=PROFILES, default="quick")
+    p.add_argument("--config", type=Path, help="JSON overriding the profile's settings")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--transfer", nargs="*", default=None, help="zero-shot datasets (default: the profile's)")
+    return p
+
+
+def _run(args: argparse.Namespace) -> None:
+    from .experiment import Experiment
+    from .report import tables, write_report
+
+    config = PipelineConfig(dataset=args.dataset, workdir=args.workdir, profile=args.profile, device=args.device,
+                            transfer=args.transfer, config_file=args.config)
+    exp = Experiment(config)
+    exp.run_all()
+    summary = write_report(exp)
+    print(tables(summary))
+    print(f"\nreport: {args.workdir / 'report.md'}  plot: {args.workdir / 'results.png'}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return run_cli("pyserini_ckd.pipeline", build_parser, _run, argv)
+
+
+if __name__ == "__main__":
+    main()

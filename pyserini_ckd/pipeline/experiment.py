@@ -1,0 +1,369 @@
+"""The whole experiment as cached stages (see :mod:`.stages`), run in-process through the package's CLIs.
+
+Stages, for the main dataset D (with train and test qrels) and each transfer dataset X:
+
+    bm25-index.{D,X} -> bm25-negatives (D train) -> bm25-run.D.train, bm25-run.{D,X}.test
+    warm-start (dense student, hard labels)      teacher-late-interaction      teacher-cross-encoder (full)
+    labels.LABELER (from the teachers)           student.SYSTEM.sSEED (from the warm start)
+    encode.SYSTEM.{D,X} -> run.SYSTEM.{D,X}      dev runs -> hybrid-collective (alpha tuned on the dev slice)
+
+The dev slice is a fixed hash-chosen share of the train queries (``holdout_fraction``) that no model
+trains on: it judges the labelers' rankings and tunes the fusion weight. Test is never used to tune.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from ..data.datasets import Dataset, resolve_dataset
+from ..data.records import Run
+from ..data.runs import read_run, write_run
+from .config import PipelineConfig
+from .stages import Registry, Stage
+
+logger = logging.getLogger(__name__)
+
+STUDENT_LOSS = {"hard": "hard", "uniform": "uniform", "teacher": "kd", "cross-encoder": "kd", "collective": "kd"}
+
+
+def corpus_fingerprint(dataset: Dataset) -> str:
+    digest = hashlib.sha256()
+    with open(dataset.corpus_path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def _flags(settings: dict, skip=()) -> List[str]:
+    out = []
+    for key, value in settings.items():
+        if key in skip or value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            out += [flag] if value else []
+        else:
+            out += [flag, str(value)]
+    return out
+
+
+class Experiment:
+    def __init__(self, config: PipelineConfig) -> None:
+        self.config = config
+        self.s = config.settings
+        self.w = config.workdir
+        self.main = resolve_dataset(config.dataset)
+        self.transfer = [resolve_dataset(name) for name in self.s["transfer"]]
+        self.datasets = [self.main] + self.transfer
+        self.name = {id(d): d.name for d in self.datasets}
+        self.fingerprint = {d.name: corpus_fingerprint(d) for d in self.datasets}
+        self.seed0 = self.s["seeds"][0]
+        self.reg = Registry(self.w / "stamps")
+        self.labelers = list(self.s["labels"]["labelers"])
+        self._build()
+
+    # ---- paths ----------------------------------------------------------------------------------
+    def run_path(self, system: str, dataset: str, split: str = "test") -> Path:
+        return self.w / "runs" / f"{system}.{dataset}.{split}.trec"
+
+    def model_dir(self, name: str) -> Path:
+        return self.w / "models" / name
+
+    @property
+    def negatives(self) -> Path:
+        return self.w / self.main.name / "bm25-negatives.train.jsonl"
+
+    @property
+    def dev_qrels(self) -> Path:
+        return self.w / self.main.name / "qrels-dev.tsv"
+
+    def systems(self) -> List[str]:
+        """Dense systems: zero-shot and one student per labeler and seed (first seed: plain name)."""
+        out = ["zeroshot"]  # the base model as shipped
+        for system in ["hard"] + [l for l in self.labelers if l in STUDENT_LOSS and l != "hard"]:
+            for seed in self.s["seeds"]:
+                out.append(self.student_name(system, seed))
+        return out
+
+    def student_name(self, system: str, seed: int) -> str:
+        return f"student-{system}" + ("" if seed == self.seed0 else f".s{seed}")
+
+    # ---- stages ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        s, reg, main = self.s, self.reg, self.main
+        bm25 = s["bm25"]
+        self.index_stage: Dict[str, Stage] = {}
+        for d in self.datasets:
+            out = self.w / d.name / "bm25-index"
+            self.index_stage[d.name] = reg.add(f"bm25-index.{d.name}", {"corpus": self.fingerprint[d.name]}, [out],
+                                               self._bm25_index(d, out))
+        neg = reg.add("bm25-negatives", {"depth": bm25["negative_depth"], "k1": bm25["k1"], "b": bm25["b"]},
+                      [self.negatives], self._negatives(), [self.index_stage[main.name]])
+        self.bm25_runs: Dict[str, Stage] = {}
+        for d, split, hits in [(main, "train", bm25["train_hits"])] + [(d, "test", bm25["hits"]) for d in self.datasets]:
+            out = self.run_path("bm25", d.name, split)
+            self.bm25_runs[f"{d.name}.{split}"] = reg.add(f"bm25-run.{d.name}.{split}", {"hits": hits, "k1": bm25["k1"], "b": bm25["b"]},
+                                                          [out], self._bm25_run(d, split, hits, out), [self.index_stage[d.name]])
+        common = {"holdout_fraction": s["holdout_fraction"], "train_queries_limit": s["train_queries_limit"]}
+        common["base_model"] = s["base_model"]
+        warm = reg.add("warm-start", {**s["warm_start"], **common, "encoder": s["encoder"], "seed": self.seed0},
+                       [self.model_dir("student-hard-warm")], self._train("dense", s["base_model"], self.model_dir("student-hard-warm"),
+                                                                         s["warm_start"], self.seed0, dev=True), [neg])
+        teachers: Dict[str, Stage] = {}
+        li_settings = {k: s["teacher"][k] for k in s["teacher"] if k not in ("dim", "query_maxlen", "doc_maxlen", "similarity")}
+        teachers["late-interaction"] = reg.add("teacher-late-interaction", {**s["teacher"], **common, "seed": self.seed0},
+                                               [self.model_dir("teacher-li")],
+                                               self._train("late-interaction", s["base_model"], self.model_dir("teacher-li"), li_settings, self.seed0,
+                                                           li=s["teacher"]), [neg])
+        if "cross-encoder" in self.labelers:
+            ce = {k: v for k, v in s["cross_encoder"].items() if k != "max_length"}
+            teachers["cross-encoder"] = reg.add("teacher-cross-encoder", {**s["cross_encoder"], **common, "seed": self.seed0},
+                                                [self.model_dir("teacher-ce")],
+                                                self._train("cross-encoder", s["base_model"], self.model_dir("teacher-ce"), ce, self.seed0,
+                                                            ce_length=s["cross_encoder"]["max_length"]), [neg])
+        self.label_stages: Dict[str, Stage] = {}
+        for labeler in self.labelers:
+            deps = [neg]
+            teacher_dir = None
+            if labeler in ("collective", "teacher"):
+                deps.append(teachers["late-interaction"])
+                teacher_dir = self.model_dir("teacher-li")
+            elif labeler == "cross-encoder":
+                deps += [teachers["cross-encoder"], self.bm25_runs[f"{main.name}.train"]]
+                teacher_dir = self.model_dir("teacher-ce")
+            out = self.w / "labels" / f"{labeler}.jsonl"
+            self.label_stages[labeler] = reg.add(f"labels.{labeler}", {**s["labels"], **common, "labeler": labeler, "seed": self.seed0},
+                                                 [out], self._label(labeler, teacher_dir, out), deps)
+        self.student_stages: Dict[str, Stage] = {}
+        for system in ["hard"] + [l for l in self.labelers if l in STUDENT_LOSS and l != "hard"]:
+            for seed in s["seeds"]:
+                name = self.student_name(system, seed)
+                deps = [warm, neg] + ([self.label_stages[system]] if STUDENT_LOSS[system] == "kd" else [])
+                self.student_stages[name] = reg.add(f"student.{name}", {**s["students"], **common, "system": system, "seed": seed},
+                                                    [self.model_dir(name)], self._student(system, seed, name), deps)
+        self.run_stages: Dict[str, Stage] = {}
+        for system in self.systems():
+            model = s["base_model"] if system == "zeroshot" else self.model_dir(system)
+            deps = [] if system == "zeroshot" else [self.student_stages[system]]
+            for d in self.datasets:
+                out = self.run_path(system, d.name)
+                self.run_stages[f"{system}.{d.name}"] = reg.add(
+                    f"run.{system}.{d.name}", {"encoder": s["encoder"], "hits": bm25["hits"], "corpus": self.fingerprint[d.name]},
+                    [out], self._dense_run(model, d, d.split_queries("test"), out, self.w / "dense" / d.name / system), deps)
+        if "collective" in self.labelers:
+            student = self.student_name("collective", self.seed0)
+            dev_run = self.run_path(student, main.name, "dev")
+            dev = reg.add("dev-run.collective", {"encoder": s["encoder"], "hits": bm25["train_hits"], **common},
+                          [dev_run], self._dev_run(student, dev_run), [self.student_stages[student]])
+            self.hybrid = reg.add("hybrid-collective", {**s["fusion"], "hits": bm25["hits"]},
+                                  [self.run_path("hybrid-collective", d.name) for d in self.datasets],
+                                  self._hybrid(student), [dev, self.bm25_runs[f"{main.name}.train"]]
+                                  + [self.bm25_runs[f"{d.name}.test"] for d in self.datasets]
+                                  + [self.run_stages[f"{student}.{d.name}"] for d in self.datasets])
+
+    # ---- stage bodies -----------------------------------------------------------------------------
+    def _bm25_index(self, d: Dataset, out: Path):
+        def run():
+            from ..lucene.index import IndexConfig, build_bm25_index
+
+            return {"documents": build_bm25_index(d.iter_corpus(), IndexConfig(index=out), total=len(d.corpus))}
+        return run
+
+    def _negatives(self):
+        def run():
+            from ..lucene.negatives import mine_negatives, write_negatives
+            from ..lucene.search import BM25Config, bm25_search
+
+            b = self.s["bm25"]
+            run_ = bm25_search(self.w / self.main.name / "bm25-index", self.main.split_queries("train"),
+                               BM25Config(hits=b["negative_depth"], k1=b["k1"], b=b["b"]))
+            entries = mine_negatives(run_, self.main.qrels("train"), b["negative_depth"])
+            write_negatives(entries, self.negatives)
+            return {"queries": len(entries)}
+        return run
+
+    def _bm25_run(self, d: Dataset, split: str, hits: int, out: Path):
+        def run():
+            from ..lucene.search import BM25Config, bm25_search
+
+            b = self.s["bm25"]
+            write_run(bm25_search(self.w / d.name / "bm25-index", d.split_queries(split), BM25Config(hits=hits, k1=b["k1"], b=b["b"])),
+                      out, tag="bm25")
+        return run
+
+    def _common_train_flags(self, seed: int) -> List[str]:
+        flags = ["--dataset", str(self.main.path), "--negatives", str(self.negatives), "--seed", str(seed),
+                 "--holdout-fraction", str(self.s["holdout_fraction"]), "--device", self.config.device,
+                 "--checkpoint-every", "100000"]
+        if self.s["train_queries_limit"]:
+            flags += ["--max-queries", str(self.s["train_queries_limit"])]
+        return flags
+
+    def _train(self, kind: str, init: str, out: Path, settings: dict, seed: int, dev: bool = False, li: Optional[dict] = None,
+               ce_length: Optional[int] = None):
+        def run():
+            from .. import train as train_cli
+
+            init_dir = init
+            if kind == "dense":
+                init_dir = self._sized_base()
+            elif kind == "late-interaction":
+                init_dir = self._li_init(li)
+            elif kind == "cross-encoder":
+                init_dir = self._ce_init(ce_length)
+            argv = self._common_train_flags(seed) + ["--model", kind, "--init", str(init_dir), "--output", str(out)] + _flags(settings)
+            if dev:
+                argv += ["--holdout-qrels", str(self.dev_qrels)]
+            train_cli.main(argv)
+            return json.loads((out / "train_config.json").read_text())
+        return run
+
+    def _sized_base(self) -> Path:
+        """The base model with the profile's lengths, the warm start's starting point."""
+        from ..dense.encoder import DenseEncoder
+
+        path = self.model_dir("base-sized")
+        e = self.s["encoder"]
+        DenseEncoder.load(self.s["base_model"], passage_max_length=e["passage_max_length"],
+                          query_max_length=e["query_max_length"]).save(path)
+        return path
+
+    def _li_init(self, li: dict) -> Path:
+        import torch
+
+        from ..teacher.late_interaction import LateInteractionEncoder
+
+        path = self.model_dir("teacher-li-init")
+        torch.manual_seed(self.seed0)
+        LateInteractionEncoder.build(self.s["base_model"], dim=li["dim"], query_maxlen=li["query_maxlen"], doc_maxlen=li["doc_maxlen"],
+                                     similarity=li["similarity"]).save(path)
+        return path
+
+    def _ce_init(self, max_length: int) -> Path:
+        import torch
+
+        from ..teacher.cross_encoder import CrossEncoder
+
+        path = self.model_dir("teacher-ce-init")
+        torch.manual_seed(self.seed0)
+        CrossEncoder.build(self.s["base_model"], max_length=max_length).save(path)
+        return path
+
+    def _label(self, labeler: str, teacher_dir: Optional[Path], out: Path):
+        def run():
+            from .. import label as label_cli
+
+            lab = self.s["labels"]
+            argv = ["--dataset", str(self.main.path), "--labeler", labeler, "--negatives", str(self.negatives), "--output", str(out),
+                    "--device", self.config.device, "--warm-start", str(self.model_dir("student-hard-warm")),
+                    "--bm25-negatives", str(lab["bm25_negatives"]), "--teacher-negatives", str(lab["teacher_negatives"]),
+                    "--teacher-depth", str(lab["teacher_depth"]), "--epsilon", str(lab["epsilon"]),
+                    "--holdout-fraction", str(self.s["holdout_fraction"]), "--seed", str(self.seed0)]
+            argv += _flags(lab["prf"])
+            if self.s["train_queries_limit"]:
+                argv += ["--max-queries", str(self.s["train_queries_limit"])]
+            if teacher_dir is not None:
+                argv += ["--teacher", str(teacher_dir), "--run", str(self.run_path(f"labeler-{labeler}", self.main.name, "train"))]
+            if labeler == "cross-encoder":
+                argv += ["--bm25-run", str(self.run_path("bm25", self.main.name, "train"))]
+            label_cli.main(argv)
+            return json.loads(out.with_name(out.name + ".meta.json").read_text())
+        return run
+
+    def _student(self, system: str, seed: int, name: str):
+        def run():
+            from .. import train as train_cli
+
+            loss = STUDENT_LOSS[system]
+            argv = self._common_train_flags(seed) + ["--init", str(self.model_dir("student-hard-warm")),
+                                                     "--output", str(self.model_dir(name)), "--loss", loss]
+            if loss == "kd":
+                i = argv.index("--negatives")
+                argv[i:i + 2] = ["--labels", str(self.w / "labels" / f"{system}.jsonl")]
+            train_cli.main(argv + _flags(self.s["students"]))
+            return json.loads((self.model_dir(name) / "train_config.json").read_text())
+        return run
+
+    def _dense_run(self, model, d: Dataset, queries, out: Path, index_dir: Path):
+        def run():
+            write_run(self.dense_search(model, d, queries, index_dir, self.s["bm25"]["hits"]), out, tag=out.name.split(".")[0])
+        return run
+
+    def dense_search(self, model, d: Dataset, queries, index_dir: Path, hits: int) -> Run:
+        """Encode the corpus (once per index folder), then search: Pyserini's FaissSearcher where Faiss
+        and Pyserini are installed, exact torch search otherwise (the same inner products)."""
+        from .. import encode as encode_cli
+
+        from ..dense.encoder import model_fingerprint
+        from ..dense.models import resolve_model
+
+        e = self.s["encoder"]
+        meta = index_dir / "pyserini_ckd.json"
+        current = model_fingerprint(resolve_model(model))
+        if not meta.is_file() or json.loads(meta.read_text()).get("model_fingerprint") != current:
+            encode_cli.main(["input", "--corpus", str(d.corpus_path), "output", "--embeddings", str(index_dir),
+                             "encoder", "--encoder", str(model), "--batch-size", str(e["batch_size"]),
+                             "--max-length", str(e["passage_max_length"]), "--device", self.config.device])
+        if (index_dir / "index").is_file():
+            try:
+                from ..dense.search import DenseSearchConfig, dense_search, open_dense_searcher
+
+                config = DenseSearchConfig(hits=hits, device=self.config.device)
+                return dense_search(open_dense_searcher(index_dir, str(model), config), queries, config)
+            except ImportError:
+                pass
+        import numpy as np
+
+        from ..dense.encoder import DenseEncoder
+        from ..dense.search import exact_search
+
+        vectors = np.load(index_dir / "vectors.npy") if (index_dir / "vectors.npy").is_file() else None
+        if vectors is None:
+            import faiss
+
+            idx = faiss.read_index(str(index_dir / "index"))
+            vectors = idx.reconstruct_n(0, idx.ntotal)
+        docids = (index_dir / "docid").read_text().split("\n")[:-1]
+        return exact_search(DenseEncoder.load(model, device=self.config.device), vectors, docids, queries, hits)
+
+    def dev_queries(self):
+        from ..training.holdout import is_held_out
+
+        queries = self.main.split_queries("train")
+        return {q: v for q, v in queries.items() if is_held_out(q, self.s["holdout_fraction"], self.seed0)}
+
+    def _dev_run(self, student: str, out: Path):
+        def run():
+            write_run(self.dense_search(self.model_dir(student), self.main, self.dev_queries(),
+                                        self.w / "dense" / self.main.name / student, self.s["bm25"]["train_hits"]), out, tag=student)
+        return run
+
+    def _hybrid(self, student: str):
+        def run():
+            from ..data.qrels import read_qrels
+            from ..fusion import FusionConfig, fuse
+            from ..hybrid import tune_fusion
+
+            f = self.s["fusion"]
+            base = FusionConfig(method=f["method"], normalization=f.get("normalization", False), hits=self.s["bm25"]["hits"])
+            dev_qrels = read_qrels(self.dev_qrels)
+            bm25_train = read_run(self.run_path("bm25", self.main.name, "train"))
+            dense_dev = read_run(self.run_path(student, self.main.name, "dev"))
+            tuned, table = tune_fusion(dense_dev, {q: bm25_train[q] for q in dense_dev if q in bm25_train}, dev_qrels, base)
+            for d in self.datasets:
+                fused = fuse(read_run(self.run_path(student, d.name)), read_run(self.run_path("bm25", d.name)), tuned)
+                write_run(fused, self.run_path("hybrid-collective", d.name), tag="hybrid-collective")
+            return {"fusion": tuned.__dict__, "tuning": table, "dev_queries": len(dev_qrels)}
+        return run
+
+    # ---- running ----------------------------------------------------------------------------------
+    def run_all(self) -> None:
+        order = [self.reg.stages[n] for n in self.reg.stages if n.startswith("run.") or n.startswith("labels.")]
+        if "collective" in self.labelers:
+            order.append(self.hybrid)
+        for stage in order:
+            stage.ensure()

@@ -1,0 +1,91 @@
+"""The pipeline end to end on tiny corpora and a tiny random model: every stage, caching, reruns."""
+
+import json
+
+import pytest
+
+from pyserini_ckd.pipeline import __main__ as pipeline_cli
+
+from conftest import run_cli_expect_error, write_dataset
+
+TINY = {
+    "seeds": [1, 2],
+    "holdout_fraction": 0.34,
+    "train_queries_limit": None,
+    "bm25": {"hits": 8, "negative_depth": 8, "train_hits": 8},
+    "encoder": {"passage_max_length": 32, "query_max_length": 12, "batch_size": 4},
+    "warm_start": {"loss": "hard", "steps": 2, "batch_size": 2, "group_size": 3, "learning_rate": 1e-3},
+    "teacher": {"dim": 8, "query_maxlen": 8, "doc_maxlen": 24, "steps": 2, "batch_size": 2, "group_size": 3},
+    "cross_encoder": {"max_length": 32, "steps": 2, "batch_size": 2, "group_size": 3},
+    "labels": {"labelers": ["collective", "teacher", "cross-encoder", "uniform"], "bm25_negatives": 3,
+               "teacher_negatives": 2, "teacher_depth": 5, "prf": {"fb_docs": 2, "fb_clusters": 4, "fb_k": 2}},
+    "students": {"steps": 2, "batch_size": 2, "group_size": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, tiny_model):
+    root = tmp_path_factory.mktemp("pipe")
+    write_dataset(root / "data" / "tiny")
+    write_dataset(root / "data" / "other")
+    config = root / "tiny.json"
+    config.write_text(json.dumps({**TINY, "base_model": str(tiny_model)}))
+    return root, config
+
+
+def _argv(root, config, workdir, extra=()):
+    return ["--dataset", str(root / "data" / "tiny"), "--workdir", str(workdir), "--profile", "full", "--config", str(config),
+            "--transfer", str(root / "data" / "other"), *extra]
+
+
+def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
+    root, config = env
+    w = root / "w"
+    pipeline_cli.main(_argv(root, config, w))
+    printed = capsys.readouterr().out
+    assert "| student-collective" in printed and "tiny / test" in printed
+    systems = ["bm25", "zeroshot", "student-hard", "student-uniform", "student-teacher", "student-cross-encoder",
+               "student-collective", "hybrid-collective"]
+    for system in systems:
+        for d in ("tiny", "other"):
+            assert (w / "runs" / f"{system}.{d}.test.trec").is_file(), (system, d)
+    assert (w / "runs" / "student-collective.s2.tiny.test.trec").is_file()
+    for labeler in ("collective", "teacher", "cross-encoder", "uniform"):
+        assert (w / "labels" / f"{labeler}.jsonl").is_file()
+    results = json.loads((w / "results.json").read_text())
+    assert set(results["results"]) == set(systems)
+    entry = results["results"]["student-collective"]["tiny"]["test"]
+    assert set(entry["seeds"]) == {"student-collective", "student-collective.s2"} and "p_vs_student_hard" in entry
+    assert set(results["teacher_cost"]) == {"collective", "teacher", "cross-encoder", "uniform"}
+    assert results["teacher_cost"]["collective"]["teacher_training"] > 0
+    assert "collective" in results["labelers_dev_nDCG@10"]
+    assert results["fusion"]["method"] == "linear"
+    assert results["machine"]["versions"]["torch"]
+    assert (w / "results.png").stat().st_size > 5000
+    report = (w / "report.md").read_text()
+    assert "Teacher cost" in report and "Expansion tokens" in report
+
+    # a rerun does nothing but the report
+    stamps = {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()}
+    pipeline_cli.main(_argv(root, config, w))
+    assert {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()} == stamps
+
+    # a changed student setting reruns the students and what depends on them, nothing upstream
+    changed = root / "changed.json"
+    changed.write_text(json.dumps({**json.loads(config.read_text()), "students": {**TINY["students"], "learning_rate": 5e-4}}))
+    pipeline_cli.main(_argv(root, changed, w))
+    after = {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()}
+    rerun = {n for n in after if after[n] != stamps.get(n)}
+    assert "student.student-collective.json" in rerun and "hybrid-collective.json" in rerun
+    assert not {n for n in rerun if n.startswith(("bm25", "teacher", "labels", "warm-start", "run.zeroshot"))}
+
+
+def test_pipeline_bad_settings(env, tmp_path, capsys):
+    root, config = env
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"studnets": {}}')
+    line = run_cli_expect_error(pipeline_cli.main, _argv(root, bad, tmp_path / "w"), capsys)
+    assert "unknown setting(s): studnets" in line
+    bad.write_text('{"seeds": [1,\n')
+    line = run_cli_expect_error(pipeline_cli.main, _argv(root, bad, tmp_path / "w"), capsys)
+    assert f"{bad}:" in line and "malformed JSON" in line

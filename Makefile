@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 WORK ?= work
 
-.PHONY: setup demo test clean
+.PHONY: setup demo demo-bm25 test clean
 
 setup: $(STAMP)
 
@@ -21,7 +21,12 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[test]"
 	touch $(STAMP)
 
+# The quick profile of the whole experiment on SciFact (about 15 minutes on 2 CPU cores; see the README).
 demo: setup
+	$(PY) -m pyserini_ckd.pipeline --dataset scifact --workdir $(WORK)/scifact-quick --profile quick
+
+# BM25 alone on SciFact test (a minute).
+demo-bm25: setup
 	$(PY) -m pyserini_ckd.index --dataset scifact --index $(WORK)/scifact/bm25-index
 	$(PY) -m pyserini_ckd.search --dataset scifact --split test --bm25 $(WORK)/scifact/bm25-index --output $(WORK)/scifact/runs/bm25.scifact.test.trec
 	$(PY) -m pyserini_ckd.evaluate --qrels scifact:test $(WORK)/scifact/runs/bm25.scifact.test.trec

@@ -93,7 +93,7 @@ class DenseEncoder(torch.nn.Module):
             config = _config_from_sentence_transformers(path) or EncoderConfig(base_model=str(path))
         if overrides:
             config = EncoderConfig(**{**config.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
-        backbone = AutoModel.from_pretrained(str(path))
+        backbone = AutoModel.from_pretrained(str(path)).float()  # fp32 master weights, even from an fp16 copy
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         model = cls(backbone, tokenizer, config, source=str(path))
         return model.to(device).eval()

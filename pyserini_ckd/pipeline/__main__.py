@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="JSON overriding the profile's settings")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--transfer", nargs="*", default=None, help="zero-shot datasets (default: the profile's)")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: evaluate the runs already in WORKDIR and write the report (stage seconds from the stamps)")
     return p
 
 
@@ -37,7 +39,10 @@ def _run(args: argparse.Namespace) -> None:
     config = PipelineConfig(dataset=args.dataset, workdir=args.workdir, profile=args.profile, device=args.device,
                             transfer=args.transfer, config_file=args.config)
     exp = Experiment(config)
-    exp.run_all()
+    if args.report_only:
+        exp.reg.load_stamps()
+    else:
+        exp.run_all()
     summary = write_report(exp)
     print(tables(summary))
     print(f"\nreport: {args.workdir / 'report.md'}  plot: {args.workdir / 'results.png'}")

@@ -86,5 +86,12 @@ class Registry:
         self.stages[name] = stage
         return stage
 
+    def load_stamps(self) -> None:
+        """Take each stage's seconds and info from its stamp, as recorded (for ``--report-only``)."""
+        for stage in self.stages.values():
+            stamp = stage._stamp()
+            if stamp and stage.seconds is None:
+                stage.seconds, stage.info, stage.skipped = stamp.get("seconds", 0.0), stamp.get("info", {}), True
+
     def seconds(self) -> Dict[str, float]:
         return {n: round(s.seconds, 2) for n, s in self.stages.items() if s.seconds is not None}

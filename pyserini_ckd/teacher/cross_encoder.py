@@ -41,7 +41,7 @@ class CrossEncoder(torch.nn.Module):
         from transformers import AutoModel, AutoTokenizer
 
         path = resolve_model(backbone_name)
-        return cls(AutoModel.from_pretrained(str(path)), AutoTokenizer.from_pretrained(str(path)), max_length, source=str(path))
+        return cls(AutoModel.from_pretrained(str(path)).float(), AutoTokenizer.from_pretrained(str(path)), max_length, source=str(path))
 
     @classmethod
     def load(cls, path: Union[str, Path], device: str = "cpu") -> "CrossEncoder":
@@ -52,7 +52,7 @@ class CrossEncoder(torch.nn.Module):
         if not is_cross_encoder_dir(path):
             raise InputError(path, None, f"not a cross-encoder (no {CONFIG_NAME})")
         cfg = json.loads((path / CONFIG_NAME).read_text())
-        backbone = AutoModel.from_pretrained(str(path))
+        backbone = AutoModel.from_pretrained(str(path)).float()
         head = torch.nn.Linear(backbone.config.hidden_size, 1)
         head.load_state_dict(load_file(str(path / HEAD_NAME)))
         return cls(backbone, AutoTokenizer.from_pretrained(str(path)), cfg["max_length"], head, str(path)).to(device).eval()

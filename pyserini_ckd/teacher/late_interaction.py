@@ -75,7 +75,7 @@ class LateInteractionEncoder(torch.nn.Module):
 
         path = resolve_model(backbone_name)
         config = LateInteractionConfig(base_model=str(backbone_name), **settings)
-        return cls(AutoModel.from_pretrained(str(path)), AutoTokenizer.from_pretrained(str(path)), config,
+        return cls(AutoModel.from_pretrained(str(path)).float(), AutoTokenizer.from_pretrained(str(path)), config,
                    source=str(path)).to(device)
 
     @classmethod
@@ -87,7 +87,7 @@ class LateInteractionEncoder(torch.nn.Module):
         if not is_late_interaction_dir(path):
             raise InputError(path, None, f"not a late-interaction teacher (no {CONFIG_NAME})")
         config = LateInteractionConfig(**json.loads((path / CONFIG_NAME).read_text()))
-        backbone = AutoModel.from_pretrained(str(path))
+        backbone = AutoModel.from_pretrained(str(path)).float()
         projection = torch.nn.Linear(backbone.config.hidden_size, config.dim, bias=False)
         projection.load_state_dict(load_file(str(path / PROJECTION_NAME)))
         model = cls(backbone, AutoTokenizer.from_pretrained(str(path)), config, projection, source=str(path))

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from ..atomic import atomic_output
 from ..data.records import Document
+from ..dense.encoder import _autocast_dtype
 from ..errors import InputError
 from .late_interaction import LateInteractionEncoder
 
@@ -138,7 +139,7 @@ def build_token_index(teacher: LateInteractionEncoder, documents: Iterable[Docum
 
             def flush() -> None:
                 nonlocal count
-                dtype = torch.bfloat16 if teacher.device.type == "cuda" else None
+                dtype = _autocast_dtype("auto", teacher.device, "passage")  # bf16 on a GPU or a CPU with native bf16
                 with torch.autocast(teacher.device.type, dtype=dtype, enabled=dtype is not None):
                     emb, mask, input_ids = teacher.encode_docs([d.contents for d in batch])
                 for row, doc in enumerate(batch):

@@ -2,7 +2,9 @@
 
 Every output (a file or a directory) is first written to a hidden temporary path in the same folder
 as the final one, and renamed over it only once complete: a crash, a kill or an error leaves either
-the previous output or nothing.
+the previous output or nothing. Temporary names carry the writer's process id
+(``.NAME.tmp-PID-RANDOM``); the next write of the same output removes those of processes that are
+no longer alive (a kill -9 leaves them behind).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def atomic_output(final: Union[str, Path], directory: bool = False) -> Iterator[
     """
     final = Path(final)
     prepare_parent(final)
-    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
+    remove_stale_temporaries(final)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     if directory:
         tmp.mkdir()
     try:
@@ -53,7 +56,7 @@ def atomic_output(final: Union[str, Path], directory: bool = False) -> Iterator[
         _remove(tmp)
         raise
     if final.is_dir() and not final.is_symlink():
-        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        old = final.parent / f".{final.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.replace(final, old)
         os.replace(tmp, final)
         shutil.rmtree(old, ignore_errors=True)
@@ -61,12 +64,25 @@ def atomic_output(final: Union[str, Path], directory: bool = False) -> Iterator[
         os.replace(tmp, final)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def remove_stale_temporaries(final: Union[str, Path]) -> None:
-    """Remove temporaries that a killed process left beside ``final`` (best effort)."""
+    """Remove temporaries that dead processes left beside ``final`` (a kill -9 mid-write)."""
     final = Path(final)
     if not final.parent.is_dir():
         return
-    for p in final.parent.glob(f".{final.name}.tmp-*"):
-        _remove(p)
-    for p in final.parent.glob(f".{final.name}.old-*"):
-        _remove(p)
+    for p in list(final.parent.glob(f".{final.name}.tmp-*")) + list(final.parent.glob(f".{final.name}.old-*")):
+        try:
+            pid = int(p.name.rsplit("-", 2)[-2])
+        except ValueError:
+            continue
+        if not _alive(pid):
+            _remove(p)

@@ -34,6 +34,7 @@ def _section_parsers() -> Dict[str, argparse.ArgumentParser]:
     inp.add_argument("--fields", nargs="+", default=list(FIELDS), help="which document fields form the passage text")
     inp.add_argument("--shard-id", type=int, default=0)
     inp.add_argument("--shard-num", type=positive_int, default=1)
+    inp.add_argument("--chunk-size", type=positive_int, default=2048, help="documents read and encoded at a time")
     out = argparse.ArgumentParser(prog="output", add_help=False)
     out.add_argument("--embeddings", type=Path, required=True, help="output folder (index, docid, pyserini_ckd.json)")
     out.add_argument("--to-faiss", action="store_true", help="accepted for compatibility; always on")
@@ -106,7 +107,7 @@ def _run(args: argparse.Namespace) -> None:
         encoder=getattr(args, "encoder_encoder", "minilm"), fields=args.input_fields,
         shard_id=args.input_shard_id, shard_num=args.input_shard_num,
         batch_size=getattr(args, "encoder_batch_size", 32), max_length=getattr(args, "encoder_max_length", None),
-        device=getattr(args, "encoder_device", "cpu"), precision=precision)
+        device=getattr(args, "encoder_device", "cpu"), precision=precision, chunk_size=args.input_chunk_size)
     encode_corpus(config)
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .atomic import atomic_output
+from .atomic import atomic_output, prepare_parent
 from .cli import run_cli
 from .data.datasets import load_qrels_spec
 from .data.runs import read_run
@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> None:
+    if args.json:
+        prepare_parent(args.json)
     qrels = load_qrels_spec(args.qrels)
     runs = {}
     for path in args.runs:

@@ -27,12 +27,13 @@ from typing import Optional, Sequence
 
 from tqdm import tqdm
 
-from .atomic import atomic_output
+from .atomic import atomic_output, prepare_parent
 from .cli import non_negative_float, positive_int, run_cli
 from .data.datasets import resolve_dataset
 from .data.records import ScoredDoc
 from .data.runs import read_run, write_run
 from .errors import ConfigError
+from .slowdown import pause
 from .labeling.labelers import LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
 from .labeling.labels import write_labels
 from .teacher.prf import PRFConfig, RocchioConfig
@@ -113,6 +114,7 @@ def _run(args: argparse.Namespace) -> None:
                              rocchio=RocchioConfig(fb_docs=args.rocchio_fb_docs, alpha=args.rocchio_alpha, beta=args.rocchio_beta))
     from .lucene.negatives import read_negatives
 
+    prepare_parent(args.output)  # fail before labelling if the labels cannot be written
     dataset = resolve_dataset(args.dataset)
     corpus = dataset.corpus
     qrels = dataset.qrels(args.split)
@@ -136,6 +138,7 @@ def _run(args: argparse.Namespace) -> None:
         bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
         record, ranking = label_query(args.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25, settings, timer)
         records.append(record)
+        pause()
         if ranking:
             ranking_run[qid] = [ScoredDoc(d, s) for d, s in ranking]
     seconds = {"teacher_training": _training_seconds(args), "index": getattr(teacher, "index_seconds", 0.0), **timer.seconds}

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .atomic import prepare_parent
 from .cli import non_negative_float, positive_int, run_cli
 from .data.datasets import resolve_dataset
 from .lucene.negatives import mine_negatives, write_negatives
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> None:
+    prepare_parent(args.output)
     dataset = resolve_dataset(args.dataset)
     qrels = dataset.qrels(args.split)
     queries = dataset.split_queries(args.split)

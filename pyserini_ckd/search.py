@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-from .atomic import atomic_output
+from .atomic import atomic_output, prepare_parent
 from .cli import non_negative_float, positive_int, run_cli
 from .data.datasets import resolve_dataset
 from .data.records import Query, Run
@@ -95,6 +95,7 @@ class _Systems:
 def _run(args: argparse.Namespace) -> None:
     if not (args.bm25 or args.dense):
         raise ConfigError("give --bm25 INDEX, --dense INDEX, or both")
+    prepare_parent(args.output)  # fail before searching if the run cannot be written
     hybrid = bool(args.bm25 and args.dense)
     fusion = FusionConfig(method=args.fusion, alpha=args.alpha, normalization=args.normalization,
                           weight_on_dense=args.weight_on_dense, rrf_k=args.rrf_k, hits=args.hits)

@@ -141,3 +141,23 @@ def write_negatives(path: Path, qrels=QRELS["train"]) -> Path:
             negs = [{"docid": d, "score": 1.0, "rank": r} for r, (d, _, _) in enumerate(DOCS, 1) if d not in pos]
             f.write(json.dumps({"qid": q, "positives": pos, "negatives": negs}) + "\n")
     return path
+
+
+def assert_clean_failure(main, argv, capsys, expected: str, outputs=()) -> str:
+    """The robustness contract: exit code 2, one line naming the problem, no traceback, and nothing
+    written where the outputs should go (no temporary left beside them either)."""
+    line = run_cli_expect_error(main, [str(a) for a in argv], capsys)
+    assert expected in line, line
+    for out in outputs:
+        out = Path(out)
+        assert not out.exists(), f"{out} was written"
+        if out.parent.is_dir():
+            assert not list(out.parent.glob(f".{out.name}.tmp-*")), "a temporary was left behind"
+    return line
+
+
+def not_writable(tmp_path: Path) -> Path:
+    """An output path whose folder cannot be created (its parent is a file; root ignores permissions)."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    return blocker / "out"

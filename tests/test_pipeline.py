@@ -6,7 +6,7 @@ import pytest
 
 from pyserini_ckd.pipeline import __main__ as pipeline_cli
 
-from conftest import run_cli_expect_error, write_dataset
+from conftest import write_dataset
 
 TINY = {
     "seeds": [1, 2],
@@ -78,14 +78,3 @@ def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
     rerun = {n for n in after if after[n] != stamps.get(n)}
     assert "student.student-collective.json" in rerun and "hybrid-collective.json" in rerun
     assert not {n for n in rerun if n.startswith(("bm25", "teacher", "labels", "warm-start", "run.zeroshot"))}
-
-
-def test_pipeline_bad_settings(env, tmp_path, capsys):
-    root, config = env
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"studnets": {}}')
-    line = run_cli_expect_error(pipeline_cli.main, _argv(root, bad, tmp_path / "w"), capsys)
-    assert "unknown setting(s): studnets" in line
-    bad.write_text('{"seeds": [1,\n')
-    line = run_cli_expect_error(pipeline_cli.main, _argv(root, bad, tmp_path / "w"), capsys)
-    assert f"{bad}:" in line and "malformed JSON" in line

@@ -78,7 +78,7 @@ def test_kill_then_resume_equals_uninterrupted(tiny_dataset, tmp_path):
     train_cli.main(_train_argv(tiny_dataset, negatives, model, full))
     resumed = tmp_path / "resumed"
     cmd = [sys.executable, "-m", "pyserini_ckd.train", *_train_argv(tiny_dataset, negatives, model, resumed)]
-    env = {**os.environ, "PYSERINI_CKD_SLOW_STEP_S": "0.4"}
+    env = {**os.environ, "PYSERINI_CKD_SLOW_S": "0.4"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpts = tmp_path / "resumed.checkpoints"
     deadline = time.time() + 240

@@ -15,9 +15,11 @@ from typing import List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
+from ..atomic import prepare_parent
 from ..data.corpus import iter_corpus
 from ..data.records import Document
 from ..errors import ConfigError
+from ..slowdown import pause
 from .faiss_index import FlatIndexWriter, IndexMeta
 from .encoder import DenseEncoder, model_fingerprint
 
@@ -40,7 +42,7 @@ class EncodeConfig:
     max_length: Optional[int] = None
     device: str = "cpu"
     precision: str = "auto"
-    chunk_size: int = 2048
+    chunk_size: int = 2048  # documents read, encoded and added to the index at a time
 
     def __post_init__(self) -> None:
         self.corpus, self.embeddings = Path(self.corpus), Path(self.embeddings)
@@ -75,6 +77,7 @@ def _scan(path: Path) -> Tuple[int, str]:
 
 def encode_corpus(config: EncodeConfig, model: Optional[DenseEncoder] = None) -> IndexMeta:
     """Encode ``config.corpus`` into ``config.embeddings``; returns the index metadata."""
+    prepare_parent(config.embeddings)  # fail before encoding if the index cannot be written
     model = model or DenseEncoder.load(config.encoder, device=config.device)
     total, fingerprint = _scan(config.corpus)
     size = total // config.shard_num
@@ -89,6 +92,7 @@ def encode_corpus(config: EncodeConfig, model: Optional[DenseEncoder] = None) ->
                                precision=config.precision, progress=bar)
         writer.add([d.docid for d in chunk], vectors)
         chunk.clear()
+        pause()
 
     with tqdm(total=end - start, unit="passage", desc="encode", smoothing=0.1) as bar:
         for i, doc in enumerate(iter_corpus(config.corpus)):

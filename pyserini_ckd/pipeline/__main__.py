@@ -36,6 +36,9 @@ def _run(args: argparse.Namespace) -> None:
     from .experiment import Experiment
     from .report import tables, write_report
 
+    from ..atomic import prepare_parent
+
+    prepare_parent(args.workdir / "stamps")  # fail at once if the workdir cannot be written
     config = PipelineConfig(dataset=args.dataset, workdir=args.workdir, profile=args.profile, device=args.device,
                             transfer=args.transfer, config_file=args.config)
     exp = Experiment(config)

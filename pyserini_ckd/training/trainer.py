@@ -30,11 +30,12 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from ..atomic import atomic_output
+from ..atomic import atomic_output, prepare_parent
 from ..dense.encoder import DenseEncoder
 from ..errors import CkdError, ConfigError
 from .config import TrainConfig
 from .data import Batch, TrainingQuery, build_batch, epoch_order, sample_group
+from ..slowdown import pause
 from .log import plot_loss, read_log, truncate_log
 from .losses import hard_targets, kd_targets, soft_cross_entropy, uniform_targets
 
@@ -60,6 +61,7 @@ class Trainer:
                  model: Optional[DenseEncoder] = None) -> None:
         if not queries:
             raise ConfigError("no training queries")
+        prepare_parent(config.output)  # fail before any work if the output cannot be written
         self.config = config
         self.queries = queries
         self.passages = passages
@@ -223,12 +225,10 @@ class Trainer:
             dist.barrier()
         bar = tqdm(total=self.total_steps, initial=start, desc=f"train {self.config.loss}", unit="step", disable=self.rank != 0)
         with open(self.log_path, "a") if self.rank == 0 else nullcontext() as log:
-            slow = float(os.environ.get("PYSERINI_CKD_SLOW_STEP_S", "0"))  # tests: make room for a kill
             for step in range(start, self.total_steps):
                 t = time.perf_counter()
                 loss = self._train_step(step)
-                if slow:
-                    time.sleep(slow)
+                pause()
                 seconds = time.perf_counter() - t
                 self.elapsed += seconds
                 rate = self.config.batch_size / seconds

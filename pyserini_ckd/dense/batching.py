@@ -8,7 +8,9 @@ can be put back in input order.
 
 from __future__ import annotations
 
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import torch
 
 
 def token_budget_batches(lengths: Sequence[int], max_tokens: int, max_batch: int) -> Iterator[List[int]]:
@@ -28,3 +30,14 @@ def token_budget_batches(lengths: Sequence[int], max_tokens: int, max_batch: int
         longest = new_longest
     if batch:
         yield batch
+
+
+def pad_ids(ids: Sequence[Sequence[int]], pad_id: int, device, length: Optional[int] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad token id lists to one length: (input_ids, attention_mask), both long, on ``device``."""
+    longest = length or max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), longest), dtype=torch.long)
+    for row, x in enumerate(ids):
+        input_ids[row, :len(x)] = torch.tensor(x, dtype=torch.long)
+        mask[row, :len(x)] = 1
+    return input_ids.to(device), mask.to(device)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_output
-from .batching import token_budget_batches
+from .batching import pad_ids, token_budget_batches
 from .config import CONFIG_NAME, EncoderConfig
 from .models import resolve_model
 
@@ -181,14 +181,8 @@ class DenseEncoder(torch.nn.Module):
                               return_attention_mask=False, return_token_type_ids=False)["input_ids"]
 
     def pad(self, ids: Sequence[Sequence[int]]) -> Dict[str, torch.Tensor]:
-        longest = max(len(x) for x in ids)
-        pad_id = self.tokenizer.pad_token_id or 0
-        input_ids = torch.full((len(ids), longest), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(ids), longest), dtype=torch.long)
-        for row, x in enumerate(ids):
-            input_ids[row, :len(x)] = torch.tensor(x, dtype=torch.long)
-            mask[row, :len(x)] = 1
-        return {"input_ids": input_ids.to(self.device), "attention_mask": mask.to(self.device)}
+        input_ids, mask = pad_ids(ids, self.tokenizer.pad_token_id or 0, self.device)
+        return {"input_ids": input_ids, "attention_mask": mask}
 
     @torch.inference_mode()
     def encode(self, texts: Sequence[str], kind: str = "passage", batch_size: int = 32,

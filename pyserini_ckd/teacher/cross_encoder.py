@@ -15,9 +15,9 @@ from typing import List, Sequence, Union
 
 import torch
 
-from ..atomic import atomic_output
 from ..dense.models import resolve_model
 from ..errors import InputError
+from .model_dir import save_model_dir
 
 CONFIG_NAME = "cross_encoder.json"
 HEAD_NAME = "head.safetensors"
@@ -58,17 +58,8 @@ class CrossEncoder(torch.nn.Module):
         return cls(backbone, AutoTokenizer.from_pretrained(str(path)), cfg["max_length"], head, str(path)).to(device).eval()
 
     def save(self, out_dir: Union[str, Path], extra=None) -> Path:
-        from safetensors.torch import save_file
-
-        out_dir = Path(out_dir)
-        with atomic_output(out_dir, directory=True) as tmp:
-            self.backbone.save_pretrained(str(tmp), safe_serialization=True)
-            self.tokenizer.save_pretrained(str(tmp))
-            save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, str(tmp / HEAD_NAME))
-            (tmp / CONFIG_NAME).write_text(json.dumps({"max_length": self.max_length}, indent=2) + "\n")
-            if extra is not None:
-                extra(tmp)
-        return out_dir
+        return save_model_dir(out_dir, self.backbone, self.tokenizer, self.head, HEAD_NAME, CONFIG_NAME,
+                              {"max_length": self.max_length}, extra)
 
     @property
     def device(self) -> torch.device:

@@ -21,10 +21,11 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from ..atomic import atomic_output
+from ..dense.batching import pad_ids
 from ..dense.models import resolve_model
 from ..errors import ConfigError, InputError
 from .maxsim import SIMILARITIES, maxsim_pairwise
+from .model_dir import save_model_dir
 
 CONFIG_NAME = "late_interaction.json"
 PROJECTION_NAME = "projection.safetensors"
@@ -94,17 +95,8 @@ class LateInteractionEncoder(torch.nn.Module):
         return model.to(device).eval()
 
     def save(self, out_dir: Union[str, Path], extra=None) -> Path:
-        from safetensors.torch import save_file
-
-        out_dir = Path(out_dir)
-        with atomic_output(out_dir, directory=True) as tmp:
-            self.backbone.save_pretrained(str(tmp), safe_serialization=True)
-            self.tokenizer.save_pretrained(str(tmp))
-            save_file({k: v.contiguous() for k, v in self.projection.state_dict().items()}, str(tmp / PROJECTION_NAME))
-            (tmp / CONFIG_NAME).write_text(json.dumps(asdict(self.config), indent=2) + "\n")
-            if extra is not None:
-                extra(tmp)
-        return out_dir
+        return save_model_dir(out_dir, self.backbone, self.tokenizer, self.projection, PROJECTION_NAME,
+                              CONFIG_NAME, asdict(self.config), extra)
 
     @property
     def device(self) -> torch.device:
@@ -125,13 +117,7 @@ class LateInteractionEncoder(torch.nn.Module):
         return [[cls_, self.d_marker] + ids + [sep] for ids in self._ids(texts, self.config.doc_maxlen)]
 
     def pad(self, ids: Sequence[Sequence[int]], length: Optional[int] = None) -> Tuple[torch.Tensor, torch.Tensor]:
-        longest = length or max(len(x) for x in ids)
-        input_ids = torch.full((len(ids), longest), self.tokenizer.pad_token_id or 0, dtype=torch.long)
-        mask = torch.zeros((len(ids), longest), dtype=torch.long)
-        for row, x in enumerate(ids):
-            input_ids[row, :len(x)] = torch.tensor(x, dtype=torch.long)
-            mask[row, :len(x)] = 1
-        return input_ids.to(self.device), mask.to(self.device)
+        return pad_ids(ids, self.tokenizer.pad_token_id or 0, self.device, length)
 
     def doc_token_mask(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         keep = attention_mask.bool()

@@ -31,6 +31,7 @@ def _base(system: str) -> str:
 def evaluate_all(exp) -> dict:
     systems = ["bm25"] + exp.systems() + (["hybrid-collective"] if "collective" in exp.labelers else [])
     results: Dict[str, dict] = {}
+    runs: Dict[Path, dict] = {}  # each run file parsed once, whatever the number of views
     for d in exp.datasets:
         for view in [s for s in d.splits if s.startswith("test")]:
             qrels = d.qrels(view, check_docs=False)
@@ -39,7 +40,9 @@ def evaluate_all(exp) -> dict:
                 path = exp.run_path(system, d.name)
                 if not path.is_file():
                     continue
-                run = read_run(path)
+                if path not in runs:
+                    runs[path] = read_run(path)
+                run = runs[path]
                 per_system.setdefault(_base(system), []).append((system, evaluate_run(run, qrels, DEFAULT_MEASURES, system)))
             hard = per_system.get("student-hard")
             hard_pq = _mean_per_query(hard) if hard else None

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--teacher-negatives", type=int, default=20)
     s.add_argument("--teacher-depth", type=positive_int, default=100)
     s.add_argument("--epsilon", type=non_negative_float, default=0.1, help="uniform: label smoothing")
+    s.add_argument("--ann-tokens", type=int, default=0,
+                   help="late-interaction teacher on a large corpus: rank only the documents of each query vector's "
+                        "N nearest token vectors (a Faiss IVF index, built once); 0 = exact over all documents")
     f = p.add_argument_group("pseudo-relevance feedback")
     f.add_argument("--fb-docs", type=positive_int, default=3)
     f.add_argument("--fb-clusters", type=positive_int, default=24)
@@ -96,7 +99,9 @@ def load_teacher(args, labeler: str, corpus, settings: LabelSettings):
         raise ConfigError(f"{args.teacher} is not a cross-encoder (no cross_encoder.json)")
     if is_late_interaction_dir(args.teacher):
         index = args.index or args.output.with_name(args.output.name + ".teacher-index")
-        return LateInteractionTeacher(args.teacher, corpus, index, settings.prf, args.device)
+        if args.ann_tokens < 0:
+            raise ConfigError(f"ann-tokens must be >= 0, got {args.ann_tokens}")
+        return LateInteractionTeacher(args.teacher, corpus, index, settings.prf, args.device, args.ann_tokens)
     return DenseTeacher(args.teacher, corpus, settings.rocchio, args.device)
 
 

@@ -97,3 +97,17 @@ def test_colbert_prf_expansion(index):
         assert w == pytest.approx(idx.idf(token_id))
     again = colbert_prf(idx, teacher.tokenizer, [0, 5, 6], config, teacher.special_ids)
     assert again.token_ids == exp.token_ids and torch.equal(again.vectors, exp.vectors)
+
+
+def test_approximate_first_stage_finds_the_exact_ranking(index):
+    teacher, idx = index
+    idx.build_ann(nlist=2)
+    assert (idx.path / "tokens.faiss").is_file()
+    for query in ["blood pressure", "vitamin d fractures", "coffee heart"]:
+        q = teacher.encode_queries([query])[0]
+        exact = idx.search(q, 3)
+        approx = idx.search(q, 3, ann_tokens=int(idx.tokens.shape[0]))  # every token: the exact candidates
+        assert [i for i, _ in approx] == [i for i, _ in exact]
+        np.testing.assert_allclose([s for _, s in approx], [s for _, s in exact], atol=1e-3)
+        few = idx.ann_candidates(q, 2)
+        assert 0 < len(few) <= idx.num_docs and few == sorted(few)

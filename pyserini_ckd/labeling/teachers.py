@@ -32,7 +32,8 @@ def _top(scores: np.ndarray, docids: Sequence[str], k: int) -> List[Tuple[str, f
 class LateInteractionTeacher:
     kind = "late-interaction"
 
-    def __init__(self, path: Path, corpus: Mapping[str, Document], index_dir: Path, prf: PRFConfig, device: str = "cpu") -> None:
+    def __init__(self, path: Path, corpus: Mapping[str, Document], index_dir: Path, prf: PRFConfig, device: str = "cpu",
+                 ann_tokens: int = 0) -> None:
         from ..teacher.late_interaction import LateInteractionEncoder
         from ..teacher.token_index import TokenIndex, build_token_index
 
@@ -46,6 +47,9 @@ class LateInteractionTeacher:
         else:
             self.index = build_token_index(self.encoder, corpus.values(), index_dir, total=len(corpus))
         self.index.device = device
+        self.ann_tokens = ann_tokens
+        if ann_tokens and not (index_dir / "tokens.faiss").is_file():
+            self.index.build_ann()
         self.index_seconds = time.perf_counter() - start
         self.position = {d: i for i, d in enumerate(self.index.docids)}
 
@@ -60,7 +64,7 @@ class LateInteractionTeacher:
 
     def rank(self, q: torch.Tensor, k: int, expansion: Optional[Expansion] = None) -> List[Tuple[str, float]]:
         vectors, weights = self._vectors(q, expansion)
-        return [(self.index.docids[i], s) for i, s in self.index.search(vectors, k, weights)]
+        return [(self.index.docids[i], s) for i, s in self.index.search(vectors, k, weights, self.ann_tokens)]
 
     def score(self, q: torch.Tensor, docids: Sequence[str], expansion: Optional[Expansion] = None) -> List[float]:
         vectors, weights = self._vectors(q, expansion)

@@ -78,3 +78,11 @@ def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
     rerun = {n for n in after if after[n] != stamps.get(n)}
     assert "student.student-collective.json" in rerun and "hybrid-collective.json" in rerun
     assert not {n for n in rerun if n.startswith(("bm25", "teacher", "labels", "warm-start", "run.zeroshot"))}
+
+    # dropping a labeler from the list reruns nothing of the others
+    fewer = root / "fewer.json"
+    settings = json.loads(changed.read_text())
+    fewer.write_text(json.dumps({**settings, "labels": {**TINY["labels"], "labelers": ["collective", "teacher", "uniform"]}}))
+    before = {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()}
+    pipeline_cli.main(_argv(root, fewer, w))
+    assert {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()} == before

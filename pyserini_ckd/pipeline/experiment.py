@@ -136,7 +136,8 @@ class Experiment:
                 deps += [teachers["cross-encoder"], self.bm25_runs[f"{main.name}.train"]]
                 teacher_dir = self.model_dir("teacher-ce")
             out = self.w / "labels" / f"{labeler}.jsonl"
-            self.label_stages[labeler] = reg.add(f"labels.{labeler}", {**s["labels"], **common, "labeler": labeler, "seed": self.seed0},
+            own = {k: v for k, v in s["labels"].items() if k != "labelers"}  # the list of labelers is not this one's setting
+            self.label_stages[labeler] = reg.add(f"labels.{labeler}", {**own, **common, "labeler": labeler, "seed": self.seed0},
                                                  [out], self._label(labeler, teacher_dir, out), deps)
         self.student_stages: Dict[str, Stage] = {}
         for system in ["hard"] + [l for l in self.labelers if l in STUDENT_LOSS and l != "hard"]:

@@ -31,3 +31,14 @@ class ConfigError(CkdError):
 
 class OutputError(CkdError):
     """An output cannot be written where the user asked."""
+
+
+def require_positive(config: object, *names: str, dashed: bool = True) -> None:
+    """Raise :class:`ConfigError` for the first of ``names`` whose value on ``config`` is not > 0.
+
+    The setting is named as its CLI flag (``batch_size`` -> ``batch-size``) when ``dashed``, else as the field.
+    """
+    for name in names:
+        value = getattr(config, name)
+        if value <= 0:
+            raise ConfigError(f"{name.replace('_', '-') if dashed else name} must be positive, got {value}")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Union
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, require_positive
 
 CONFIG_NAME = "pyserini_ckd.json"
 POOLINGS = ("mean", "cls")
@@ -35,9 +35,7 @@ class EncoderConfig:
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS:
             raise ConfigError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
-        for name in ("query_max_length", "passage_max_length"):
-            if int(getattr(self, name)) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        require_positive(self, "query_max_length", "passage_max_length", dashed=False)
 
     def save(self, model_dir: Union[str, Path]) -> None:
         (Path(model_dir) / CONFIG_NAME).write_text(json.dumps(asdict(self), indent=2) + "\n")

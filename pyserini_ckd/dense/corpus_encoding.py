@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ..atomic import prepare_parent
 from ..data.corpus import iter_corpus
 from ..data.records import Document
-from ..errors import ConfigError
+from ..errors import ConfigError, require_positive
 from ..slowdown import pause
 from .faiss_index import FlatIndexWriter, IndexMeta
 from .encoder import DenseEncoder, model_fingerprint
@@ -46,9 +46,7 @@ class EncodeConfig:
 
     def __post_init__(self) -> None:
         self.corpus, self.embeddings = Path(self.corpus), Path(self.embeddings)
-        for name in ("batch_size", "shard_num", "chunk_size"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        require_positive(self, "batch_size", "shard_num", "chunk_size")
         if self.max_length is not None and self.max_length <= 0:
             raise ConfigError(f"max-length must be positive, got {self.max_length}")
         if not 0 <= self.shard_id < self.shard_num:

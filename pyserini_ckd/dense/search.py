@@ -14,7 +14,7 @@ from typing import Mapping, Optional, Tuple
 from tqdm import tqdm
 
 from ..data.records import Query, Run, ScoredDoc
-from ..errors import CkdError, ConfigError
+from ..errors import CkdError, ConfigError, require_positive
 from ..java import ensure_pyserini_ready
 from .encoder import DenseEncoder, model_fingerprint
 from .faiss_index import IndexMeta, read_meta
@@ -30,9 +30,7 @@ class DenseSearchConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        for name in ("hits", "batch_size", "threads"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        require_positive(self, "hits", "batch_size", "threads", dashed=False)
 
 
 def check_compatible(index_dir: Path, meta: Optional[IndexMeta], model: DenseEncoder, index_dimension: int) -> None:

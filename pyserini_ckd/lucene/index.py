@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from ..atomic import atomic_output
 from ..data.records import Document
-from ..errors import ConfigError
+from ..errors import require_positive
 from ..java import ensure_pyserini_ready
 
 logger = logging.getLogger(__name__)
@@ -33,10 +33,7 @@ class IndexConfig:
 
     def __post_init__(self) -> None:
         self.index = Path(self.index)
-        if self.threads <= 0:
-            raise ConfigError(f"threads must be positive, got {self.threads}")
-        if self.batch_size <= 0:
-            raise ConfigError(f"batch_size must be positive, got {self.batch_size}")
+        require_positive(self, "threads", "batch_size", dashed=False)
 
 
 def build_bm25_index(documents: Iterable[Document], config: IndexConfig, total: int = None) -> int:

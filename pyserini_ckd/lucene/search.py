@@ -10,7 +10,7 @@ from typing import Dict, Mapping
 from tqdm import tqdm
 
 from ..data.records import Query, Run, ScoredDoc
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, require_positive
 from ..java import ensure_pyserini_ready
 
 logger = logging.getLogger(__name__)
@@ -27,9 +27,7 @@ class BM25Config:
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("hits", "threads", "batch_size"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        require_positive(self, "hits", "threads", "batch_size", dashed=False)
         if self.k1 < 0 or not 0 <= self.b <= 1:
             raise ConfigError(f"k1 must be >= 0 and b in [0, 1], got k1={self.k1}, b={self.b}")
 

@@ -24,7 +24,7 @@ from typing import List, Sequence
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require_positive
 
 
 @dataclass
@@ -37,9 +37,7 @@ class PRFConfig:
     kmeans_iters: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("fb_docs", "fb_clusters", "fb_k", "nearest", "kmeans_iters"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        require_positive(self, "fb_docs", "fb_clusters", "fb_k", "nearest", "kmeans_iters")
         if self.beta < 0:
             raise ConfigError(f"beta must be >= 0, got {self.beta}")
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require_positive
 from .losses import LOSSES
 
 
@@ -39,16 +39,13 @@ class TrainConfig:
         self.output = Path(self.output)
         if self.loss not in LOSSES:
             raise ConfigError(f"unknown loss {self.loss!r}; choose from {', '.join(LOSSES)}")
-        for name in ("group_size", "negative_depth", "batch_size", "grad_accumulation", "checkpoint_every", "keep_checkpoints"):
-            if int(getattr(self, name)) <= 0:
-                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        require_positive(self, "group_size", "negative_depth", "batch_size", "grad_accumulation", "checkpoint_every",
+                         "keep_checkpoints")
         if self.group_size < 2 and self.loss != "hard":
             raise ConfigError("group-size must be at least 2 for the uniform and kd losses")
         if self.batch_size % self.grad_accumulation:
             raise ConfigError("batch-size must be a multiple of grad-accumulation")
-        for name in ("learning_rate", "temperature", "student_temperature", "max_grad_norm"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        require_positive(self, "learning_rate", "temperature", "student_temperature", "max_grad_norm")
         if self.steps is not None and self.steps <= 0:
             raise ConfigError(f"steps must be positive, got {self.steps}")
         if self.epochs <= 0:

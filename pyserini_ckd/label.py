@@ -134,10 +134,10 @@ def _run(args: argparse.Namespace) -> None:
 
         from .training.holdout import is_held_out, limit_queries
 
-        held = [q for q in qids if is_held_out(q, args.holdout_fraction, args.seed)]
-        rest = [q for q in qids if q not in set(held)]
+        held = {q for q in qids if is_held_out(q, args.holdout_fraction, args.seed)}
+        rest = [q for q in qids if q not in held]
         chosen = {e.qid for e in limit_queries([SimpleNamespace(qid=q) for q in rest], args.max_queries, args.seed)}
-        qids = [q for q in qids if q in chosen or q in set(held)]
+        qids = [q for q in qids if q in chosen or q in held]
     for qid in tqdm(qids, unit="query", desc=f"label {args.labeler}"):
         positives = [d for d, r in qrels[qid].items() if r > 0]
         bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []

@@ -18,7 +18,7 @@ from typing import Dict, Optional, Sequence
 
 from .atomic import atomic_output, prepare_parent
 from .cli import non_negative_float, positive_int, run_cli
-from .data.datasets import resolve_dataset
+from .data.datasets import Dataset, resolve_dataset
 from .data.records import Query, Run
 from .data.runs import write_run
 from .data.topics import read_queries
@@ -58,12 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_topics(args: argparse.Namespace, split: Optional[str] = None) -> Dict[str, Query]:
+def load_topics(args: argparse.Namespace, dataset: Optional[Dataset], split: Optional[str] = None) -> Dict[str, Query]:
     if args.topics and split is None:
         return read_queries(args.topics)
-    if not args.dataset:
+    if dataset is None:
         raise ConfigError("give --dataset (with --split) or --topics")
-    return resolve_dataset(args.dataset).split_queries(split or args.split)
+    return dataset.split_queries(split or args.split)
 
 
 class _Systems:
@@ -106,15 +106,16 @@ def _run(args: argparse.Namespace) -> None:
             raise ConfigError(f"--tune-on {args.tune_on}: tuning on a test (or the evaluated) split is not allowed")
         if not args.dataset:
             raise ConfigError("--tune-on needs --dataset")
-    queries = load_topics(args)
+    dataset = resolve_dataset(args.dataset) if args.dataset else None  # resolved once: queries are read once
+    queries = load_topics(args, dataset)
     systems = _Systems(args)
     tuning = None
     if args.tune_on:
         from .hybrid import tune_fusion
 
-        tune_queries = load_topics(args, split=args.tune_on)
+        tune_queries = load_topics(args, dataset, split=args.tune_on)
         t_sparse, t_dense = systems.runs(tune_queries)
-        fusion, table = tune_fusion(t_dense, t_sparse, resolve_dataset(args.dataset).qrels(args.tune_on), fusion)
+        fusion, table = tune_fusion(t_dense, t_sparse, dataset.qrels(args.tune_on), fusion)
         tuning = {"split": args.tune_on, "queries": len(tune_queries), "grid": table}
     sparse, dense = systems.runs(queries)
     if hybrid:

@@ -66,3 +66,13 @@ def test_fusion_properties(dense_raw, sparse_raw, alpha, k, normalization):
 def test_unknown_fusion():
     with pytest.raises(ConfigError, match="unknown fusion 'max'; choose from linear, rrf"):
         FusionConfig(method="max")
+
+
+def test_unseen_slice_keeps_dev_queries_whose_relevant_documents_no_training_query_shares():
+    from pyserini_ckd.hybrid import unseen_slice
+
+    train = {"t1": {"a": 1}, "t2": {"b": 1, "z": 0}, "d1": {"a": 1}, "d2": {"c": 1}, "d3": {"c": 1, "z": 1}, "d4": {"b": 0, "e": 2}}
+    dev = {q: train[q] for q in ("d1", "d2", "d3", "d4")}
+    # d1 shares "a" with t1; d2 and d3 share "c" only with each other (both dev); a grade-0 judgement is no
+    # relevant document on either side (d4's "b", t2's "z")
+    assert unseen_slice(dev, train) == {"d2": dev["d2"], "d3": dev["d3"], "d4": dev["d4"]}

@@ -60,6 +60,7 @@ def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
     assert results["teacher_cost"]["collective"]["teacher_training"] > 0
     assert "collective" in results["labelers_dev_nDCG@10"]
     assert results["fusion"]["method"] == "linear"
+    assert results["fusion_tuned_on"]["tuned_on"] == "dev"  # too few unseen dev queries here: the whole dev slice
     assert results["machine"]["versions"]["torch"]
     assert (w / "results.png").stat().st_size > 5000
     report = (w / "report.md").read_text()
@@ -70,14 +71,20 @@ def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
     pipeline_cli.main(_argv(root, config, w))
     assert {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()} == stamps
 
-    # a changed student setting reruns the students and what depends on them, nothing upstream
+    # a changed student setting reruns the students and what depends on them, nothing upstream;
+    # --dry-run lists exactly those and runs nothing
     changed = root / "changed.json"
     changed.write_text(json.dumps({**json.loads(config.read_text()), "students": {**TINY["students"], "learning_rate": 5e-4}}))
+    capsys.readouterr()
+    pipeline_cli.main(_argv(root, changed, w, ["--dry-run"]))
+    planned = {line.split()[-1] for line in capsys.readouterr().out.splitlines() if line.startswith("would run")}
+    assert {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()} == stamps
     pipeline_cli.main(_argv(root, changed, w))
     after = {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()}
     rerun = {n for n in after if after[n] != stamps.get(n)}
     assert "student.student-collective.json" in rerun and "hybrid-collective.json" in rerun
     assert not {n for n in rerun if n.startswith(("bm25", "teacher", "labels", "warm-start", "run.zeroshot"))}
+    assert {n + ".json" for n in planned} == rerun
 
     # dropping a labeler from the list reruns nothing of the others
     fewer = root / "fewer.json"

@@ -42,10 +42,12 @@ def read_run(path: Union[str, Path]) -> Run:
 
 
 def format_run_lines(run: Run, tag: str, max_hits: Optional[int] = None):
-    """Yield the TREC lines of ``run`` (hits already in rank order)."""
+    """Yield the TREC lines of ``run`` (hits already in rank order). Scores are written in full
+    (the shortest text that reads back as the same float): evaluators order hits by score, so a score
+    cut to six decimals can tie two hits that differ (fused scores near 0 do) and change the measures."""
     for qid, hits in run.items():
         for rank, hit in enumerate(hits[:max_hits] if max_hits else hits, 1):
-            yield f"{qid} Q0 {hit.docid} {rank} {hit.score:.6f} {tag}\n"
+            yield f"{qid} Q0 {hit.docid} {rank} {float(hit.score)!r} {tag}\n"
 
 
 def write_run(run: Run, path: Union[str, Path], tag: str = "pyserini_ckd", max_hits: Optional[int] = None) -> Path:

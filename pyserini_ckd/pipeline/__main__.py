@@ -1,5 +1,5 @@
 """``python -m pyserini_ckd.pipeline --dataset scifact --workdir W [--profile quick|full] [--config FILE]
-[--device cpu|cuda] [--transfer cranfield cacm npl]``: BM25, teachers, labels, students, runs, report.
+[--device cpu|cuda] [--transfer cranfield cacm npl] [--dry-run | --report-only]``: BM25, teachers, labels, students, runs, report.
 
 A rerun skips finished stages; a changed setting reruns only what depends on it; an interrupted run
 continues where it stopped. Outputs: ``W/runs``, ``W/labels``, ``W/results.json``, ``W/report.md``,
@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transfer", nargs="*", default=None, help="zero-shot datasets (default: the profile's)")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: evaluate the runs already in WORKDIR and write the report (stage seconds from the stamps)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="run nothing: list the stages a run would run now (changed settings, missing outputs)")
     return p
 
 
@@ -38,10 +40,17 @@ def _run(args: argparse.Namespace) -> None:
 
     from ..atomic import prepare_parent
 
-    prepare_parent(args.workdir / "stamps")  # fail at once if the workdir cannot be written
+    if not args.dry_run:
+        prepare_parent(args.workdir / "stamps")  # fail at once if the workdir cannot be written
     config = PipelineConfig(dataset=args.dataset, workdir=args.workdir, profile=args.profile, device=args.device,
                             transfer=args.transfer, config_file=args.config)
     exp = Experiment(config)
+    if args.dry_run:
+        order = exp.plan()
+        for stage in order:
+            print(f"would run  {stage.name}")
+        print(f"{len(order)} of {len(exp.reg.stages)} stages would run")
+        return
     if args.report_only:
         exp.reg.load_stamps()
     else:

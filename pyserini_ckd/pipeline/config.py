@@ -62,3 +62,5 @@ class PipelineConfig:
             self.settings["transfer"] = list(self.transfer)
         if not self.settings["seeds"]:
             raise ConfigError("seeds must not be empty")
+        if self.settings["fusion"].get("tune_on", "dev") not in ("dev", "dev-unseen"):
+            raise ConfigError(f"fusion.tune_on must be dev or dev-unseen, got {self.settings['fusion']['tune_on']!r}")

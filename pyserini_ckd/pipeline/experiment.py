@@ -5,7 +5,7 @@ Stages, for the main dataset D (with train and test qrels) and each transfer dat
     bm25-index.{D,X} -> bm25-negatives (D train) -> bm25-run.D.train, bm25-run.{D,X}.test
     warm-start (dense student, hard labels)      teacher-late-interaction      teacher-cross-encoder (full)
     labels.LABELER (from the teachers)           student.SYSTEM.sSEED (from the warm start)
-    encode.SYSTEM.{D,X} -> run.SYSTEM.{D,X}      dev runs -> hybrid-collective (alpha tuned on the dev slice)
+    encode.SYSTEM.{D,X} -> run.SYSTEM.{D,X}      dev runs -> hybrid-collective (alpha tuned on the dev slice's unseen part)
 
 The dev slice is a fixed hash-chosen share of the train queries (``holdout_fraction``) that no model
 trains on: it judges the labelers' rankings and tunes the fusion weight. Test is never used to tune.
@@ -350,21 +350,48 @@ class Experiment:
             from ..hybrid import tune_fusion
 
             f = self.s["fusion"]
-            base = FusionConfig(method=f["method"], normalization=f.get("normalization", False), hits=self.s["bm25"]["hits"])
-            dev_qrels = read_qrels(self.dev_qrels)
+            base = FusionConfig(method=f["method"], normalization=f.get("normalization", False), hits=self.s["bm25"]["hits"],
+                                **{k: f[k] for k in ("alpha", "rrf_k") if k in f})
+            tuning, tuned_on = self.fusion_tuning_qrels(read_qrels(self.dev_qrels))
             bm25_train = read_run(self.run_path("bm25", self.main.name, "train"))
-            dense_dev = read_run(self.run_path(student, self.main.name, "dev"))
-            tuned, table = tune_fusion(dense_dev, {q: bm25_train[q] for q in dense_dev if q in bm25_train}, dev_qrels, base)
+            dense_dev = {q: hits for q, hits in read_run(self.run_path(student, self.main.name, "dev")).items() if q in tuning}
+            tuned, table = tune_fusion(dense_dev, {q: bm25_train[q] for q in dense_dev if q in bm25_train}, tuning, base,
+                                       significance=f.get("significance"))
             for d in self.datasets:
                 fused = fuse(read_run(self.run_path(student, d.name)), read_run(self.run_path("bm25", d.name)), tuned)
                 write_run(fused, self.run_path("hybrid-collective", d.name), tag="hybrid-collective")
-            return {"fusion": tuned.__dict__, "tuning": table, "dev_queries": len(dev_qrels)}
+            return {"fusion": tuned.__dict__, "tuning": table, "tuned_on": tuned_on, "tuning_queries": len(tuning)}
         return run
 
+    def fusion_tuning_qrels(self, dev: dict):
+        """The dev queries the fusion weight is tuned on: with ``tune_on`` "dev-unseen" those whose relevant
+        documents no training query shares (:func:`pyserini_ckd.hybrid.unseen_slice`), if there are at least
+        ``min_tuning_queries`` of them; otherwise (or with "dev") the whole dev slice."""
+        from ..hybrid import unseen_slice
+
+        f = self.s["fusion"]
+        if f.get("tune_on", "dev") == "dev-unseen":
+            unseen = unseen_slice(dev, self.main.qrels("train"))
+            if len(unseen) >= f.get("min_tuning_queries", 1):
+                return unseen, "dev-unseen"
+            logger.warning("only %d dev queries with unseen relevant documents (< %d): tuning fusion on all %d dev queries",
+                           len(unseen), f.get("min_tuning_queries", 1), len(dev))
+        return dev, "dev"
+
     # ---- running ----------------------------------------------------------------------------------
-    def run_all(self) -> None:
+    def targets(self) -> List[Stage]:
         order = [self.reg.stages[n] for n in self.reg.stages if n.startswith("run.") or n.startswith("labels.")]
         if "collective" in self.labelers:
             order.append(self.hybrid)
-        for stage in order:
+        return order
+
+    def plan(self) -> List[Stage]:
+        """The stages a run would run now (the others are done with the current settings)."""
+        order: List[Stage] = []
+        for stage in self.targets():
+            stage.plan(order)
+        return order
+
+    def run_all(self) -> None:
+        for stage in self.targets():
             stage.ensure()

@@ -106,6 +106,7 @@ def write_report(exp) -> dict:
     summary = {"dataset": exp.main.name, "profile": exp.config.profile, "settings": exp.s, "results": results,
                "teacher_cost": costs, "labelers_dev_nDCG@10": labeler_dev_quality(exp),
                "fusion": hybrid.info.get("fusion") if hybrid is not None and hybrid.info else None,
+               "fusion_tuned_on": {k: hybrid.info.get(k) for k in ("tuned_on", "tuning_queries")} if hybrid is not None and hybrid.info else None,
                "stage_seconds": exp.reg.seconds(),
                "machine": {"platform": platform.platform(), "device": exp.config.device, "device_name": _device_name(exp.config.device),
                            "cpus": __import__("os").cpu_count(), "versions": _versions()}}
@@ -151,7 +152,9 @@ def markdown(summary: dict, exp) -> str:
         out += ["", "## Labelers' rankings on the dev slice of the train queries (nDCG@10; no model trained on it)", "",
                 "| labeler | nDCG@10 |", "|---|---|"] + [f"| {k} | {v:.4f} |" for k, v in summary["labelers_dev_nDCG@10"].items()]
     if summary.get("fusion"):
-        out += ["", f"Hybrid fusion: {summary['fusion']} (tuned on the dev slice)."]
+        on = summary.get("fusion_tuned_on") or {}
+        where = f"{on['tuned_on']}, {on['tuning_queries']} queries" if on.get("tuned_on") else "the dev slice"
+        out += ["", f"Hybrid fusion: {summary['fusion']} (tuned on {where})."]
     labels = exp.w / "labels" / "collective.jsonl"
     if labels.is_file():
         out += ["", "## Expansion tokens (collective teacher, first queries)", ""]

@@ -53,6 +53,14 @@ class Stage:
         stamp = self._stamp()
         return bool(stamp and stamp.get("key") == self.key and all(Path(o).exists() for o in self.outputs))
 
+    def plan(self, order: List["Stage"]) -> None:
+        """Append to ``order`` the stages ``ensure()`` would run, in the order it would run them."""
+        if self in order or self.done():
+            return
+        for dep in self.deps:
+            dep.plan(order)
+        order.append(self)
+
     def ensure(self) -> "Stage":
         if self.seconds is not None:
             return self

@@ -1,0 +1,66 @@
+"""Teacher cost and held-out ranking quality of the labelers, measured in one run on this machine.
+
+Runs the pipeline's teacher and label stages only (no students), with the pipeline's code and cache:
+BM25 index and negatives, the late-interaction teacher, the cross-encoder, then ``labels.LABELER`` for
+each labeler. Prints, per labeler, the teacher cost (seconds from the hard-label warm start to finished
+labels: training of its own model, indexing, PRF, scoring) and the nDCG@10 of the labeler's ranking on
+the dev slice of the train queries (no model trains on it).
+
+    python benchmarks/teacher_cost.py --workdir W [--profile quick] [--config FILE] \\
+        [--labelers collective teacher cross-encoder]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+from pathlib import Path
+
+from pyserini_ckd.atomic import atomic_output
+from pyserini_ckd.pipeline.config import PROFILES, PipelineConfig
+from pyserini_ckd.pipeline.experiment import Experiment
+from pyserini_ckd.pipeline.report import labeler_dev_quality
+from pyserini_ckd.training.holdout import write_holdout_qrels
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--workdir", type=Path, required=True)
+    p.add_argument("--dataset", default="scifact")
+    p.add_argument("--profile", choices=PROFILES, default="quick")
+    p.add_argument("--config", type=Path)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--labelers", nargs="+", default=["collective", "teacher", "cross-encoder"])
+    args = p.parse_args()
+    config = PipelineConfig(dataset=args.dataset, workdir=args.workdir, profile=args.profile, device=args.device,
+                            transfer=[], config_file=args.config)
+    config.settings["labels"]["labelers"] = list(args.labelers)
+    exp = Experiment(config)
+    if not exp.dev_qrels.is_file():  # written by the warm start in the pipeline; no student is trained here
+        write_holdout_qrels(exp.main.qrels("train"), set(exp.dev_queries()), exp.dev_qrels)
+    for labeler in args.labelers:
+        exp.label_stages[labeler].ensure()
+    quality = labeler_dev_quality(exp)
+    rows = {}
+    for labeler in args.labelers:
+        meta = json.loads((exp.w / "labels" / f"{labeler}.jsonl.meta.json").read_text())
+        rows[labeler] = {"teacher_cost_seconds": meta["teacher_cost_seconds"], **meta["seconds"], "queries": meta["queries"],
+                         "dev_nDCG@10": quality.get(labeler)}
+    summary = {"labelers": rows, "bm25_dev_nDCG@10": quality.get("bm25 (reference)"), "dev_queries": len(exp.dev_queries()),
+               "settings": exp.s, "machine": platform.platform(), "device": args.device}
+    with atomic_output(exp.w / "teacher_cost.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+    print("| labeler | teacher cost (s) | training | index | PRF | scoring | queries labelled | dev nDCG@10 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for labeler, r in rows.items():
+        print(f"| {labeler} | {r['teacher_cost_seconds']:.1f} | {r.get('teacher_training', 0):.1f} | {r.get('index', 0):.1f} | "
+              f"{r.get('prf', 0):.1f} | {r.get('scoring', 0):.1f} | {r['queries']} | {r['dev_nDCG@10']} |")
+    print(f"| BM25 (reference) | | | | | | | {summary['bm25_dev_nDCG@10']} |")
+    if "collective" in rows and "cross-encoder" in rows:
+        ratio = rows["cross-encoder"]["teacher_cost_seconds"] / rows["collective"]["teacher_cost_seconds"]
+        print(f"cross-encoder / collective teacher cost: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

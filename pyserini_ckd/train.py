@@ -18,7 +18,6 @@ from typing import Optional, Sequence
 
 from .cli import non_negative_float, positive_int, run_cli
 from .data.datasets import resolve_dataset
-from .dense.corpus_encoding import passage_text
 from .errors import ConfigError
 from .training.config import TrainConfig
 from .training.data import from_labels, from_negatives
@@ -123,7 +122,7 @@ def _run(args: argparse.Namespace) -> None:
         from .training.holdout import limit_queries
 
         examples = limit_queries(examples, args.max_queries, config.seed)
-    passages = {docid: passage_text(doc, ("title", "text")) for docid, doc in corpus.items()}
+    passages = {docid: doc.contents for docid, doc in corpus.items()}
     from .training.trainer import Trainer
 
     Trainer(config, examples, passages, model=build_model(args.model, config.init, config.seed)).train(resume=args.resume)

@@ -21,7 +21,8 @@ class Document(NamedTuple):
 
     @property
     def contents(self) -> str:
-        return f"{self.title} {self.text}" if self.title else self.text
+        """Title and text joined by a space (either may be empty): what BM25 indexes and every model reads."""
+        return " ".join(part for part in (self.title, self.text) if part)
 
 
 class Query(NamedTuple):

@@ -12,6 +12,7 @@ A saved model directory loads as it is in three clients:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -54,15 +55,22 @@ def _config_from_sentence_transformers(path: Path) -> Optional[EncoderConfig]:
 
 
 def model_fingerprint(path: Union[str, Path]) -> str:
-    """SHA-256 (first 16 hex digits) of the weights and the encoder settings: equal iff same model."""
+    """SHA-256 (first 16 hex digits) of the weights and the encoder settings: equal iff same model.
+
+    Memoised per process on each file's path, size and modification time (outputs here are replaced by
+    rename, which changes the time), so a pipeline that checks a model several times reads it once."""
     path = Path(path)
+    files = [path / name for name in WEIGHT_FILES + (CONFIG_NAME,) if (path / name).is_file()]
+    return _fingerprint(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@functools.lru_cache(maxsize=64)
+def _fingerprint(files: tuple) -> str:
     digest = hashlib.sha256()
-    for name in WEIGHT_FILES + (CONFIG_NAME,):
-        f = path / name
-        if f.is_file():
-            with open(f, "rb") as handle:
-                while chunk := handle.read(1 << 22):
-                    digest.update(chunk)
+    for name, _, _ in files:
+        with open(name, "rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
     return digest.hexdigest()[:16]
 
 

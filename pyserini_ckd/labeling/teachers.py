@@ -79,14 +79,13 @@ class DenseTeacher:
     kind = "dense"
 
     def __init__(self, path: Path, corpus: Mapping[str, Document], rocchio_config: RocchioConfig, device: str = "cpu") -> None:
-        from ..dense.corpus_encoding import passage_text
         from ..dense.encoder import DenseEncoder
 
         self.encoder = DenseEncoder.load(path, device=device)
         self.rocchio = rocchio_config
         start = time.perf_counter()
         self.docids = list(corpus)
-        self.vectors = self.encoder.encode([passage_text(d, ("title", "text")) for d in corpus.values()], kind="passage")
+        self.vectors = self.encoder.encode([d.contents for d in corpus.values()], kind="passage")
         self.index_seconds = time.perf_counter() - start
         self.position = {d: i for i, d in enumerate(self.docids)}
 
@@ -111,11 +110,10 @@ class CrossEncoderTeacher:
     kind = "cross-encoder"
 
     def __init__(self, path: Path, corpus: Mapping[str, Document], pool: Mapping[str, List[str]], device: str = "cpu") -> None:
-        from ..dense.corpus_encoding import passage_text
         from ..teacher.cross_encoder import CrossEncoder
 
         self.encoder = CrossEncoder.load(path, device=device)
-        self.text = {d: passage_text(doc, ("title", "text")) for d, doc in corpus.items()}
+        self.text = {d: doc.contents for d, doc in corpus.items()}
         self.pool = pool
         self.index_seconds = 0.0
         self._cache: Dict[Tuple[str, str], float] = {}

@@ -120,11 +120,12 @@ class Experiment:
                                                self._train("late-interaction", s["base_model"], self.model_dir("teacher-li"), li_settings, self.seed0,
                                                            li=s["teacher"]), [neg])
         if "cross-encoder" in self.labelers:
-            ce = {k: v for k, v in s["cross_encoder"].items() if k != "max_length"}
+            ce = {k: v for k, v in s["cross_encoder"].items() if k not in ("max_length", "pooling")}
             teachers["cross-encoder"] = reg.add("teacher-cross-encoder", {**s["cross_encoder"], **common, "seed": self.seed0},
                                                 [self.model_dir("teacher-ce")],
                                                 self._train("cross-encoder", s["base_model"], self.model_dir("teacher-ce"), ce, self.seed0,
-                                                            ce_length=s["cross_encoder"]["max_length"]), [neg])
+                                                            ce_model={k: v for k, v in s["cross_encoder"].items()
+                                                                      if k in ("max_length", "pooling")}), [neg])
         self.label_stages: Dict[str, Stage] = {}
         for labeler in self.labelers:
             deps = [neg]
@@ -205,7 +206,7 @@ class Experiment:
         return flags
 
     def _train(self, kind: str, init: str, out: Path, settings: dict, seed: int, dev: bool = False, li: Optional[dict] = None,
-               ce_length: Optional[int] = None):
+               ce_model: Optional[dict] = None):
         def run():
             from .. import train as train_cli
 
@@ -215,7 +216,7 @@ class Experiment:
             elif kind == "late-interaction":
                 init_dir = self._li_init(li)
             elif kind == "cross-encoder":
-                init_dir = self._ce_init(ce_length)
+                init_dir = self._ce_init(ce_model)
             argv = self._common_train_flags(seed) + ["--model", kind, "--init", str(init_dir), "--output", str(out)] + _flags(settings)
             if dev:
                 argv += ["--holdout-qrels", str(self.dev_qrels)]
@@ -244,14 +245,14 @@ class Experiment:
                                      similarity=li["similarity"]).save(path)
         return path
 
-    def _ce_init(self, max_length: int) -> Path:
+    def _ce_init(self, model: dict) -> Path:
         import torch
 
         from ..teacher.cross_encoder import CrossEncoder
 
         path = self.model_dir("teacher-ce-init")
         torch.manual_seed(self.seed0)
-        CrossEncoder.build(self.s["base_model"], max_length=max_length).save(path)
+        CrossEncoder.build(self.s["base_model"], **model).save(path)
         return path
 
     def _label(self, labeler: str, teacher_dir: Optional[Path], out: Path):

@@ -1,6 +1,11 @@
-"""A cross-encoder teacher: the backbone reads query and passage together, a linear head on [CLS] scores.
+"""A cross-encoder teacher: the backbone reads query and passage together, a linear head scores.
 
-    s(q, d) = w . h_[CLS](BERT([CLS] q [SEP] d [SEP])) + b
+    s(q, d) = w . pool(BERT([CLS] q [SEP] d [SEP])) + b
+
+``pool`` is the mean of the token states over the attention mask (``pooling: mean``, the default: a
+sentence-embedding backbone such as MiniLM was trained to make that mean meaningful, so the head learns
+from few steps) or the [CLS] state (``pooling: cls``, the BERT convention; folders saved before the
+option existed load as ``cls``).
 
 Trained with the shared trainer (softmax cross-entropy over each query's own group: a cross-encoder has
 no in-batch negatives, so other queries' passages are -inf in its score matrix). Saved as a directory:
@@ -15,8 +20,9 @@ from typing import List, Sequence, Union
 
 import torch
 
+from ..dense.encoder import _autocast_dtype
 from ..dense.models import resolve_model
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from .model_dir import save_model_dir
 
 CONFIG_NAME = "cross_encoder.json"
@@ -28,20 +34,24 @@ def is_cross_encoder_dir(path: Union[str, Path]) -> bool:
 
 
 class CrossEncoder(torch.nn.Module):
-    def __init__(self, backbone, tokenizer, max_length: int = 256, head=None, source: str = "") -> None:
+    def __init__(self, backbone, tokenizer, max_length: int = 256, head=None, source: str = "", pooling: str = "mean") -> None:
         super().__init__()
+        if pooling not in ("mean", "cls"):
+            raise ConfigError(f"cross-encoder pooling must be mean or cls, got {pooling!r}")
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.pooling = pooling
         self.head = head or torch.nn.Linear(backbone.config.hidden_size, 1)
         self.source = source
 
     @classmethod
-    def build(cls, backbone_name: Union[str, Path] = "minilm", max_length: int = 256) -> "CrossEncoder":
+    def build(cls, backbone_name: Union[str, Path] = "minilm", max_length: int = 256, pooling: str = "mean") -> "CrossEncoder":
         from transformers import AutoModel, AutoTokenizer
 
         path = resolve_model(backbone_name)
-        return cls(AutoModel.from_pretrained(str(path)).float(), AutoTokenizer.from_pretrained(str(path)), max_length, source=str(path))
+        return cls(AutoModel.from_pretrained(str(path)).float(), AutoTokenizer.from_pretrained(str(path)), max_length,
+                   source=str(path), pooling=pooling)
 
     @classmethod
     def load(cls, path: Union[str, Path], device: str = "cpu") -> "CrossEncoder":
@@ -55,11 +65,12 @@ class CrossEncoder(torch.nn.Module):
         backbone = AutoModel.from_pretrained(str(path)).float()
         head = torch.nn.Linear(backbone.config.hidden_size, 1)
         head.load_state_dict(load_file(str(path / HEAD_NAME)))
-        return cls(backbone, AutoTokenizer.from_pretrained(str(path)), cfg["max_length"], head, str(path)).to(device).eval()
+        return cls(backbone, AutoTokenizer.from_pretrained(str(path)), cfg["max_length"], head, str(path),
+                   cfg.get("pooling", "cls")).to(device).eval()
 
     def save(self, out_dir: Union[str, Path], extra=None) -> Path:
         return save_model_dir(out_dir, self.backbone, self.tokenizer, self.head, HEAD_NAME, CONFIG_NAME,
-                              {"max_length": self.max_length}, extra)
+                              {"max_length": self.max_length, "pooling": self.pooling}, extra)
 
     @property
     def device(self) -> torch.device:
@@ -72,12 +83,17 @@ class CrossEncoder(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
-        return self.head(hidden[:, 0]).squeeze(-1).float()
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        return self.head(pooled).squeeze(-1).float()
 
     @torch.inference_mode()
     def score(self, query: str, passages: Sequence[str], batch_size: int = 32) -> List[float]:
         out: List[float] = []
-        dtype = torch.bfloat16 if self.device.type == "cuda" else None
+        dtype = _autocast_dtype("auto", self.device)  # bf16 on CUDA and on CPUs with native bf16, as passages are encoded
         for start in range(0, len(passages), batch_size):
             chunk = passages[start:start + batch_size]
             with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):

@@ -143,3 +143,27 @@ def test_approximate_teacher_search_with_enough_tokens_equals_exact(setup, tmp_p
     exact = [json.loads(l) for l in (tmp_path / "exact.jsonl").read_text().splitlines()]
     ann = [json.loads(l) for l in (tmp_path / "ann.jsonl").read_text().splitlines()]
     assert [[c["docid"] for c in r["candidates"]] for r in ann] == [[c["docid"] for c in r["candidates"]] for r in exact]
+
+
+def test_cross_encoder_pooling(tiny_model, tmp_path):
+    """Mean pooling ignores padding (a pair scores the same alone and beside a longer one); a folder saved
+    before the pooling option existed loads as [CLS] pooling; an unknown pooling is a one-line error."""
+    import torch
+
+    from pyserini_ckd.errors import ConfigError
+    from pyserini_ckd.teacher.cross_encoder import CONFIG_NAME, CrossEncoder
+
+    torch.manual_seed(0)
+    ce = CrossEncoder.build(tiny_model, max_length=48).eval()
+    assert ce.pooling == "mean"
+    short, long = "blood pressure", "salt intake raises blood pressure in adults and in children"
+    alone = ce.score("what raises blood pressure", [short])[0]
+    beside = ce.score("what raises blood pressure", [short, long])[0]
+    assert alone == pytest.approx(beside, abs=1e-5)
+    ce.save(tmp_path / "ce")
+    assert CrossEncoder.load(tmp_path / "ce").score("what raises blood pressure", [short])[0] == pytest.approx(alone, abs=1e-5)
+    config = tmp_path / "ce" / CONFIG_NAME
+    config.write_text(json.dumps({"max_length": 48}))
+    assert CrossEncoder.load(tmp_path / "ce").pooling == "cls"
+    with pytest.raises(ConfigError, match="pooling"):
+        CrossEncoder.build(tiny_model, pooling="max")

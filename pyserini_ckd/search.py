@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--weight-on-dense", action="store_true")
     f.add_argument("--rrf-k", type=non_negative_float, default=60.0)
     f.add_argument("--tune-on", metavar="SPLIT", help="pick alpha (or rrf-k) on this split's judged queries")
+    f.add_argument("--tune-significance", type=float, metavar="P",
+                   help="with --tune-on: keep --alpha (or --rrf-k) unless the best value beats it with paired t-test p < P")
     o = p.add_argument_group("output")
     o.add_argument("--output", type=Path, required=True, help="TREC run file to write")
     o.add_argument("--hits", type=positive_int, default=1000)
@@ -102,6 +104,8 @@ def _run(args: argparse.Namespace) -> None:
     if args.tune_on:
         if not hybrid:
             raise ConfigError("--tune-on needs both --bm25 and --dense")
+        if args.tune_significance is not None and not 0 < args.tune_significance < 1:
+            raise ConfigError(f"--tune-significance must be between 0 and 1, got {args.tune_significance}")
         if args.tune_on.startswith("test") or args.tune_on == args.split:
             raise ConfigError(f"--tune-on {args.tune_on}: tuning on a test (or the evaluated) split is not allowed")
         if not args.dataset:
@@ -115,7 +119,7 @@ def _run(args: argparse.Namespace) -> None:
 
         tune_queries = load_topics(args, dataset, split=args.tune_on)
         t_sparse, t_dense = systems.runs(tune_queries)
-        fusion, table = tune_fusion(t_dense, t_sparse, dataset.qrels(args.tune_on), fusion)
+        fusion, table = tune_fusion(t_dense, t_sparse, dataset.qrels(args.tune_on), fusion, significance=args.tune_significance)
         tuning = {"split": args.tune_on, "queries": len(tune_queries), "grid": table}
     sparse, dense = systems.runs(queries)
     if hybrid:

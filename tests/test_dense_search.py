@@ -96,6 +96,18 @@ def test_tuning_on_test_is_refused(tiny_dense, tiny_bm25_index, tmp_path, capsys
     line = run_cli_expect_error(search_cli.main, ["--dataset", str(root), "--bm25", str(tiny_bm25_index), "--dense", str(out),
                                                   "--tune-on", "test", "--output", str(tmp_path / "r.trec")], capsys)
     assert "tuning on a test" in line
+    line = run_cli_expect_error(search_cli.main, ["--dataset", str(root), "--bm25", str(tiny_bm25_index), "--dense", str(out),
+                                                  "--tune-on", "train", "--tune-significance", "5",
+                                                  "--output", str(tmp_path / "r.trec")], capsys)
+    assert "--tune-significance must be between 0 and 1" in line and not (tmp_path / "r.trec").exists()
+
+
+def test_tuning_with_a_significance_gate_keeps_alpha_on_three_queries(tiny_dense, tiny_bm25_index, tmp_path):
+    root, out = tiny_dense
+    run = tmp_path / "gated.trec"
+    search_cli.main(["--dataset", str(root), "--bm25", str(tiny_bm25_index), "--dense", str(out), "--fusion", "linear",
+                     "--normalization", "--alpha", "0.3", "--tune-on", "train", "--tune-significance", "1e-9", "--output", str(run)])
+    assert json.loads((tmp_path / "gated.trec.fusion.json").read_text())["fusion"]["alpha"] == 0.3
 
 
 def test_mismatches_caught_before_search(tiny_dense, tiny_bm25_index, tmp_path, capsys):

@@ -76,3 +76,27 @@ def test_unseen_slice_keeps_dev_queries_whose_relevant_documents_no_training_que
     # d1 shares "a" with t1; d2 and d3 share "c" only with each other (both dev); a grade-0 judgement is no
     # relevant document on either side (d4's "b", t2's "z")
     assert unseen_slice(dev, train) == {"d2": dev["d2"], "d3": dev["d3"], "d4": dev["d4"]}
+
+
+def test_tune_fusion_moves_off_the_default_only_on_a_significant_gain():
+    from pyserini_ckd.hybrid import tune_fusion
+
+    # the relevant document "r" is 2nd in the dense run and 1st in BM25: some weight on BM25 lifts it
+    def runs(n, already_first=()):
+        dense = {f"q{i}": [ScoredDoc("x", 1.0), ScoredDoc("r", 0.9), ScoredDoc("y", 0.1)] for i in range(n)}
+        sparse = {f"q{i}": [ScoredDoc("r", 10.0), ScoredDoc("y", 9.0), ScoredDoc("x", 1.0)] for i in range(n)}
+        for q in already_first:  # here the dense run has it first already, BM25 last: nothing to gain
+            dense[q] = [ScoredDoc("r", 1.0), ScoredDoc("x", 0.9), ScoredDoc("y", 0.1)]
+            sparse[q] = [ScoredDoc("x", 10.0), ScoredDoc("y", 9.0), ScoredDoc("r", 1.0)]
+        return dense, sparse, {f"q{i}": {"r": 1} for i in range(n)}
+
+    base = FusionConfig(method="linear", alpha=0.0, normalization=True)
+    # 11 of 12 queries gain: significant, the gate moves as the plain argmax does
+    dense, sparse, qrels = runs(12, ["q11"])
+    plain, table = tune_fusion(dense, sparse, qrels, base)
+    assert plain.alpha > 0 and tune_fusion(dense, sparse, qrels, base, significance=0.05)[0].alpha == plain.alpha
+    assert {row["alpha"] for row in table} >= {0.0, 1.0}
+    # 2 of 3 gain: the same best value, not significant (p about 0.18), the default stays
+    dense, sparse, qrels = runs(3, ["q2"])
+    assert tune_fusion(dense, sparse, qrels, base)[0].alpha == plain.alpha
+    assert tune_fusion(dense, sparse, qrels, base, significance=0.05)[0].alpha == 0.0

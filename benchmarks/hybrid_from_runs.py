@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from pyserini_ckd.pipeline.config import PROFILES, PipelineConfig
+from pyserini_ckd.pipeline.__main__ import add_experiment_arguments, config_from_args
 from pyserini_ckd.pipeline.experiment import Experiment
 from pyserini_ckd.pipeline.report import tables, write_report
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--workdir", type=Path, required=True)
-    p.add_argument("--dataset", default="scifact")
-    p.add_argument("--profile", choices=PROFILES, default="full")
-    p.add_argument("--config", type=Path)
-    p.add_argument("--transfer", nargs="*", default=None)
-    args = p.parse_args()
-    exp = Experiment(PipelineConfig(dataset=args.dataset, workdir=args.workdir, profile=args.profile,
-                                    transfer=args.transfer, config_file=args.config))
+    p = add_experiment_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
+    p.set_defaults(profile="full")
+    exp = Experiment(config_from_args(p.parse_args()))
     exp.reg.load_stamps()
     info = exp._hybrid(exp.student_name("collective", exp.seed0))()
     exp.hybrid.info = info

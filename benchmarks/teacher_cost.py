@@ -15,26 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-from pathlib import Path
 
 from pyserini_ckd.atomic import atomic_output
-from pyserini_ckd.pipeline.config import PROFILES, PipelineConfig
+from pyserini_ckd.pipeline.__main__ import add_experiment_arguments, config_from_args
 from pyserini_ckd.pipeline.experiment import Experiment
 from pyserini_ckd.pipeline.report import labeler_dev_quality
 from pyserini_ckd.training.holdout import write_holdout_qrels
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--workdir", type=Path, required=True)
-    p.add_argument("--dataset", default="scifact")
-    p.add_argument("--profile", choices=PROFILES, default="quick")
-    p.add_argument("--config", type=Path)
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p = add_experiment_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     p.add_argument("--labelers", nargs="+", default=["collective", "teacher", "cross-encoder"])
+    p.set_defaults(transfer=[])  # no transfer set is labelled: skip reading their corpora
     args = p.parse_args()
-    config = PipelineConfig(dataset=args.dataset, workdir=args.workdir, profile=args.profile, device=args.device,
-                            transfer=[], config_file=args.config)
+    config = config_from_args(args)
     config.settings["labels"]["labelers"] = list(args.labelers)
     exp = Experiment(config)
     if not exp.dev_qrels.is_file():  # written by the warm start in the pipeline; no student is trained here

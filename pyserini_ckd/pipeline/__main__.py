@@ -19,14 +19,24 @@ from .config import PROFILES, PipelineConfig
 logger = logging.getLogger("pyserini_ckd.pipeline")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="Run the whole collective-distillation experiment.")
+def add_experiment_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options that name an experiment (shared with the benchmarks that run parts of one)."""
     p.add_argument("--dataset", default="scifact")
     p.add_argument("--workdir", type=Path, required=True)
     p.add_argument("--profile", choices=PROFILES, default="quick")
     p.add_argument("--config", type=Path, help="JSON overriding the profile's settings")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--transfer", nargs="*", default=None, help="zero-shot datasets (default: the profile's)")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> PipelineConfig:
+    return PipelineConfig(dataset=args.dataset, workdir=args.workdir, profile=args.profile, device=args.device,
+                          transfer=args.transfer, config_file=args.config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = add_experiment_arguments(argparse.ArgumentParser(description="Run the whole collective-distillation experiment."))
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: evaluate the runs already in WORKDIR and write the report (stage seconds from the stamps)")
     p.add_argument("--dry-run", action="store_true",
@@ -42,9 +52,7 @@ def _run(args: argparse.Namespace) -> None:
 
     if not args.dry_run:
         prepare_parent(args.workdir / "stamps")  # fail at once if the workdir cannot be written
-    config = PipelineConfig(dataset=args.dataset, workdir=args.workdir, profile=args.profile, device=args.device,
-                            transfer=args.transfer, config_file=args.config)
-    exp = Experiment(config)
+    exp = Experiment(config_from_args(args))
     if args.dry_run:
         order = exp.plan()
         for stage in order:

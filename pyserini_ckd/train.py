@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--negatives", type=Path, help="BM25 negatives JSONL from pyserini_ckd.negatives (hard labels)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT.checkpoints")
     p.add_argument("--model", choices=MODEL_KINDS, default="dense",
-                   help="dense: the student; late-interaction and cross-encoder: teachers (built on --init's backbone)")
+                   help="dense: the student; late-interaction and cross-encoder: teachers (built on --init's backbone); "
+                        "joint: the dense student with a late-interaction head trained beside it (a teacher that "
+                        "costs no training of its own; see pyserini_ckd.teacher.joint)")
     p.add_argument("--holdout-fraction", type=non_negative_float, default=0.0,
                    help="leave out this share of the split's queries (a fixed, hash-chosen slice) for evaluation")
     p.add_argument("--holdout-qrels", type=Path, help="write the held-out queries' qrels here (BEIR tsv)")
@@ -61,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         elif f.type in ("bool", bool):
             p.add_argument(flag, action="store_true", help=_HELP.get(f.name))
         elif f.name == "student_temperature":
-            p.add_argument(flag, type=float, default=None, help="scores are divided by it (default: 0.05 for dense, 1 for teachers)")
+            p.add_argument(flag, type=float, default=None, help="scores are divided by it (default: 0.05 for dense; 1 for teachers and joint, whose dense head has its own)")
         elif f.name == "seed":
             p.add_argument(flag, type=int, default=f.default)
         elif f.name == "steps":
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-MODEL_KINDS = ("dense", "late-interaction", "cross-encoder")
+MODEL_KINDS = ("dense", "late-interaction", "cross-encoder", "joint")
 
 
 def build_model(kind: str, init: str, seed: int):
@@ -90,6 +92,10 @@ def build_model(kind: str, init: str, seed: int):
         return DenseEncoder.load(init)
     if kind == "late-interaction":
         return LateInteractionEncoder.load(init) if is_late_interaction_dir(init) else LateInteractionEncoder.build(init)
+    if kind == "joint":
+        from .teacher.joint import JointEncoder, is_joint_dir
+
+        return JointEncoder.load(init) if is_joint_dir(init) else JointEncoder.build(init)
     return CrossEncoder.load(init) if is_cross_encoder_dir(init) else CrossEncoder.build(init)
 
 

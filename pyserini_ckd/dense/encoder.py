@@ -155,6 +155,10 @@ class DenseEncoder(torch.nn.Module):
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Pooled (and optionally normalised) embeddings, shape (batch, dimension); differentiable."""
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.pool(hidden, attention_mask)
+
+    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The pooling of :meth:`embed` over given token states (batch, length, hidden)."""
         if self.config.pooling == "cls":
             pooled = hidden[:, 0]
         else:

@@ -128,6 +128,10 @@ class LateInteractionEncoder(torch.nn.Module):
     # ---- encoding -----------------------------------------------------------------------------------
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.project(hidden)
+
+    def project(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Token vectors from token states: L2-normalised linear map to ``dim``."""
         return F.normalize(self.projection(hidden).float(), p=2, dim=-1)
 
     @torch.inference_mode()
@@ -153,14 +157,19 @@ class LateInteractionEncoder(torch.nn.Module):
         q_ids, p_ids = self.query_ids(queries), self.doc_ids(passages)
         input_ids, mask = self.pad(q_ids + p_ids)
         emb = engine(input_ids, mask)
-        nq, qlen, dlen = len(q_ids), self.config.query_maxlen, self.config.doc_maxlen
-        q = emb[:nq, :qlen]
-        p, p_mask = emb[nq:], self.doc_token_mask(input_ids[nq:], mask[nq:])
-        pad = dlen - p.shape[1]  # fixed shapes, so that processes can gather them
+        nq = len(q_ids)
+        return (emb[:nq, :self.config.query_maxlen],), self.fixed_docs(emb[nq:], input_ids[nq:], mask[nq:])
+
+    def fixed_docs(self, emb: torch.Tensor, input_ids: torch.Tensor, mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Document token vectors and kept-token mask padded or cut to ``doc_maxlen`` (fixed shapes, so
+        that processes can gather them)."""
+        dlen = self.config.doc_maxlen
+        p, p_mask = emb, self.doc_token_mask(input_ids, mask)
+        pad = dlen - p.shape[1]
         if pad > 0:
             p = F.pad(p, (0, 0, 0, pad))
             p_mask = F.pad(p_mask, (0, pad))
-        return (q,), (p[:, :dlen], p_mask[:, :dlen])
+        return p[:, :dlen], p_mask[:, :dlen]
 
     def pairwise_scores(self, q: tuple, p: tuple) -> torch.Tensor:
         return maxsim_pairwise(q[0], p[0], p[1], self.config.similarity)

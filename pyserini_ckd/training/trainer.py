@@ -188,6 +188,13 @@ class Trainer:
         scores = self.model.pairwise_scores(self._gather(q_reps), self._gather(p_reps))
         return scores / self.config.student_temperature
 
+    def _loss(self, scores: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Soft cross-entropy of the (Q, P) scores; a model with several scoring heads gives (H, Q, P)
+        scores and ``head_weights``, and the loss is sum_h w_h CE_h."""
+        if scores.dim() == 2:
+            return soft_cross_entropy(scores, mask, targets)
+        return sum(w * soft_cross_entropy(s, mask, targets) for w, s in zip(self.model.head_weights, scores))
+
     def _train_step(self, step: int) -> float:
         c = self.config
         queries = self._step_queries(step)
@@ -202,7 +209,7 @@ class Trainer:
             with (nullcontext() if sync else self.engine.no_sync()):
                 scores = self._encode(batch)
                 targets = batch_targets(batch, c).to(scores.device)
-                loss = soft_cross_entropy(scores, batch.mask.to(scores.device), targets)
+                loss = self._loss(scores, batch.mask.to(scores.device), targets)
                 (loss * self.world / c.grad_accumulation).backward()
             total += loss.item() / c.grad_accumulation
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.max_grad_norm)

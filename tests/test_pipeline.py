@@ -93,3 +93,26 @@ def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
     before = {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()}
     pipeline_cli.main(_argv(root, fewer, w))
     assert {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()} == before
+
+
+def test_teacher_from_the_warm_start(env, tmp_path):
+    """teacher.from_warm_start: the warm start is trained with a late-interaction head, that head labels,
+    and the labels' teacher cost holds no training (the paper's accounting)."""
+    root, config = env
+    joint = tmp_path / "joint.json"
+    settings = json.loads(config.read_text())
+    settings["seeds"] = [1]
+    settings["teacher"] = {**settings["teacher"], "from_warm_start": True, "li_weight": 0.5}
+    settings["labels"] = {**settings["labels"], "labelers": ["collective", "teacher"]}
+    joint.write_text(json.dumps(settings))
+    w = tmp_path / "w"
+    pipeline_cli.main(["--dataset", str(root / "data" / "tiny"), "--workdir", str(w), "--profile", "full",
+                       "--config", str(joint), "--transfer"])
+    warm = w / "models" / "student-hard-warm"
+    assert (warm / "late_interaction.json").is_file() and json.loads((warm / "joint.json").read_text())["li_weight"] == 0.5
+    assert not (w / "models" / "teacher-li").exists() and not (w / "stamps" / "teacher-late-interaction.json").exists()
+    for labeler in ("collective", "teacher"):
+        meta = json.loads((w / "labels" / f"{labeler}.jsonl.meta.json").read_text())
+        assert meta["teacher"] == str(warm) and meta["seconds"]["teacher_training"] == 0.0
+    assert (w / "runs" / "student-collective.tiny.test.trec").is_file()
+    assert json.loads((w / "models" / "student-collective" / "train_config.json").read_text())["config"]["init"] == str(warm)

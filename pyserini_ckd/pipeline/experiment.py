@@ -4,6 +4,7 @@ Stages, for the main dataset D (with train and test qrels) and each transfer dat
 
     bm25-index.{D,X} -> bm25-negatives (D train) -> bm25-run.D.train, bm25-run.{D,X}.test
     warm-start (dense student, hard labels)      teacher-late-interaction      teacher-cross-encoder (full)
+    (with teacher.from_warm_start the warm start carries the late-interaction head: no teacher stage)
     labels.LABELER (from the teachers)           student.SYSTEM.sSEED (from the warm start)
     encode.SYSTEM.{D,X} -> run.SYSTEM.{D,X}      dev runs -> hybrid-collective (alpha tuned on the dev slice's unseen part)
 
@@ -27,6 +28,8 @@ from .stages import Registry, Stage
 
 logger = logging.getLogger(__name__)
 
+LI_MODEL_KEYS = ("dim", "query_maxlen", "doc_maxlen", "similarity")  # the teacher's model, not its training
+JOINT_KEYS = ("from_warm_start", "li_weight")  # teacher.from_warm_start: the warm start carries the teacher
 STUDENT_LOSS = {"hard": "hard", "uniform": "uniform", "teacher": "kd", "cross-encoder": "kd", "collective": "kd"}
 
 
@@ -65,6 +68,17 @@ class Experiment:
         self.reg = Registry(self.w / "stamps")
         self.labelers = list(self.s["labels"]["labelers"])
         self._build()
+
+    @property
+    def teacher_is_warm_start(self) -> bool:
+        """``teacher.from_warm_start``: the hard-label warm start is trained with a late-interaction head
+        (:mod:`pyserini_ckd.teacher.joint`) and that head is the teacher; no teacher stage of its own."""
+        return bool(self.s["teacher"].get("from_warm_start", False))
+
+    @property
+    def li_teacher_dir(self) -> Path:
+        """The late-interaction teacher's folder (the warm start's with ``teacher.from_warm_start``)."""
+        return self.model_dir("student-hard-warm" if self.teacher_is_warm_start else "teacher-li")
 
     # ---- paths ----------------------------------------------------------------------------------
     def run_path(self, system: str, dataset: str, split: str = "test") -> Path:
@@ -110,15 +124,26 @@ class Experiment:
                                                           [out], self._bm25_run(d, split, hits, out), [self.index_stage[d.name]])
         common = {"holdout_fraction": s["holdout_fraction"], "train_queries_limit": s["train_queries_limit"]}
         common["base_model"] = s["base_model"]
-        warm = reg.add("warm-start", {**s["warm_start"], **common, "encoder": s["encoder"], "seed": self.seed0},
-                       [self.model_dir("student-hard-warm")], self._train("dense", s["base_model"], self.model_dir("student-hard-warm"),
-                                                                         s["warm_start"], self.seed0, dev=True), [neg])
+        li_model = {k: s["teacher"][k] for k in LI_MODEL_KEYS}
+        warm_key = {**s["warm_start"], **common, "encoder": s["encoder"], "seed": self.seed0}
         teachers: Dict[str, Stage] = {}
-        li_settings = {k: s["teacher"][k] for k in s["teacher"] if k not in ("dim", "query_maxlen", "doc_maxlen", "similarity")}
-        teachers["late-interaction"] = reg.add("teacher-late-interaction", {**s["teacher"], **common, "seed": self.seed0},
-                                               [self.model_dir("teacher-li")],
-                                               self._train("late-interaction", s["base_model"], self.model_dir("teacher-li"), li_settings, self.seed0,
-                                                           li=s["teacher"]), [neg])
+        if self.teacher_is_warm_start:
+            # the paper's accounting: the teacher is the checkpoint every student starts from
+            warm_key["late_interaction"] = {**li_model, "li_weight": s["teacher"].get("li_weight", 1.0)}
+            warm = reg.add("warm-start", warm_key, [self.model_dir("student-hard-warm")],
+                           self._train("joint", s["base_model"], self.model_dir("student-hard-warm"), s["warm_start"], self.seed0,
+                                       dev=True, li=warm_key["late_interaction"]), [neg])
+            teachers["late-interaction"] = warm
+        else:
+            warm = reg.add("warm-start", warm_key, [self.model_dir("student-hard-warm")],
+                           self._train("dense", s["base_model"], self.model_dir("student-hard-warm"), s["warm_start"], self.seed0,
+                                       dev=True), [neg])
+            own = {k: v for k, v in s["teacher"].items() if k not in JOINT_KEYS}
+            teachers["late-interaction"] = reg.add("teacher-late-interaction", {**own, **common, "seed": self.seed0},
+                                                   [self.model_dir("teacher-li")],
+                                                   self._train("late-interaction", s["base_model"], self.model_dir("teacher-li"),
+                                                               {k: v for k, v in own.items() if k not in LI_MODEL_KEYS}, self.seed0,
+                                                               li=li_model), [neg])
         if "cross-encoder" in self.labelers:
             ce = {k: v for k, v in s["cross_encoder"].items() if k not in ("max_length", "pooling")}
             teachers["cross-encoder"] = reg.add("teacher-cross-encoder", {**s["cross_encoder"], **common, "seed": self.seed0},
@@ -132,7 +157,7 @@ class Experiment:
             teacher_dir = None
             if labeler in ("collective", "teacher"):
                 deps.append(teachers["late-interaction"])
-                teacher_dir = self.model_dir("teacher-li")
+                teacher_dir = self.li_teacher_dir
             elif labeler == "cross-encoder":
                 deps += [teachers["cross-encoder"], self.bm25_runs[f"{main.name}.train"]]
                 teacher_dir = self.model_dir("teacher-ce")
@@ -215,6 +240,8 @@ class Experiment:
                 init_dir = self._sized_base()
             elif kind == "late-interaction":
                 init_dir = self._li_init(li)
+            elif kind == "joint":
+                init_dir = self._joint_init(li)
             elif kind == "cross-encoder":
                 init_dir = self._ce_init(ce_model)
             argv = self._common_train_flags(seed) + ["--model", kind, "--init", str(init_dir), "--output", str(out)] + _flags(settings)
@@ -243,6 +270,17 @@ class Experiment:
         torch.manual_seed(self.seed0)
         LateInteractionEncoder.build(self.s["base_model"], dim=li["dim"], query_maxlen=li["query_maxlen"], doc_maxlen=li["doc_maxlen"],
                                      similarity=li["similarity"]).save(path)
+        return path
+
+    def _joint_init(self, li: dict) -> Path:
+        import torch
+
+        from ..teacher.joint import JointConfig, JointEncoder
+
+        base = self._sized_base()
+        path = self.model_dir("student-hard-warm-init")
+        torch.manual_seed(self.seed0)
+        JointEncoder.build(base, JointConfig(li_weight=li["li_weight"]), **{k: li[k] for k in LI_MODEL_KEYS}).save(path)
         return path
 
     def _ce_init(self, model: dict) -> Path:

@@ -111,3 +111,30 @@ def test_approximate_first_stage_finds_the_exact_ranking(index):
         np.testing.assert_allclose([s for _, s in approx], [s for _, s in exact], atol=1e-3)
         few = idx.ann_candidates(q, 2)
         assert 0 < len(few) <= idx.num_docs and few == sorted(few)
+
+
+@pytest.mark.parametrize("similarity", ["l2", "cosine"])
+def test_blocked_maxsim_equals_a_loop(tmp_path, similarity):
+    """Length-sorted, padded blocks (here many small ones) give each document's exact MaxSim; a document
+    without tokens scores 0; expansion weights scale their query vector's term."""
+    from pyserini_ckd.teacher.token_index import TokenIndex
+
+    torch.manual_seed(0)
+    lengths = [3, 0, 7, 1, 12, 5, 5, 2]
+    tokens = torch.nn.functional.normalize(torch.randn(sum(lengths), 4), dim=-1).half()
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    idx = TokenIndex(tmp_path, tokens.numpy(), offsets, np.zeros(sum(lengths), np.int32), np.zeros(5, np.int32),
+                     [f"d{i}" for i in range(len(lengths))], similarity)
+    blocks = idx._blocks(block_slots=12)
+    assert len(blocks) > 2 and sorted(int(d) for docs, _ in blocks for d in docs) == list(range(len(lengths)))
+    q = torch.randn(3, 4)  # unnormalised, like PRF centroids
+    weights = torch.tensor([1.0, 0.5, 2.0])
+    got = idx.maxsim_all(q, weights)
+    for i, n in enumerate(lengths):
+        d = tokens[offsets[i]:offsets[i + 1]].float()
+        if n == 0:
+            assert got[i].item() == 0.0
+            continue
+        sims = q @ d.T if similarity == "cosine" else -torch.cdist(q, d) ** 2
+        assert got[i].item() == pytest.approx(float((sims.max(-1).values * weights).sum()), abs=1e-4)
+    torch.testing.assert_close(got[[0, 2, 3]], idx.maxsim_docs(q, [0, 2, 3], weights), atol=1e-4, rtol=1e-5)

@@ -41,7 +41,10 @@ def main() -> None:
         meta = json.loads((exp.w / "labels" / f"{labeler}.jsonl.meta.json").read_text())
         rows[labeler] = {"teacher_cost_seconds": meta["teacher_cost_seconds"], **meta["seconds"], "queries": meta["queries"],
                          "dev_nDCG@10": quality.get(labeler)}
-    summary = {"labelers": rows, "bm25_dev_nDCG@10": quality.get("bm25 (reference)"), "dev_queries": len(exp.dev_queries()),
+    warm_seconds = json.loads((exp.model_dir("student-hard-warm") / "train_config.json").read_text())["train_seconds"] \
+        if exp.teacher_is_warm_start else None
+    summary = {"labelers": rows, "warm_start_train_seconds": warm_seconds, "bm25_dev_nDCG@10": quality.get("bm25 (reference)"),
+               "dev_queries": len(exp.dev_queries()),
                "settings": exp.s, "machine": platform.platform(), "device": args.device}
     with atomic_output(exp.w / "teacher_cost.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1))
@@ -51,6 +54,9 @@ def main() -> None:
         print(f"| {labeler} | {r['teacher_cost_seconds']:.1f} | {r.get('teacher_training', 0):.1f} | {r.get('index', 0):.1f} | "
               f"{r.get('prf', 0):.1f} | {r.get('scoring', 0):.1f} | {r['queries']} | {r['dev_nDCG@10']} |")
     print(f"| BM25 (reference) | | | | | | | {summary['bm25_dev_nDCG@10']} |")
+    if warm_seconds is not None:
+        print(f"warm start with the late-interaction head that is the teacher (the checkpoint every student starts from; "
+              f"not teacher cost): {warm_seconds:.1f} s of training")
     if "collective" in rows and "cross-encoder" in rows:
         ratio = rows["cross-encoder"]["teacher_cost_seconds"] / rows["collective"]["teacher_cost_seconds"]
         print(f"cross-encoder / collective teacher cost: {ratio:.2f}")

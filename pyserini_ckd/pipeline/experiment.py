@@ -41,7 +41,7 @@ def corpus_fingerprint(dataset: Dataset) -> str:
     return digest.hexdigest()[:16]
 
 
-def _flags(settings: dict, skip=()) -> List[str]:
+def settings_flags(settings: dict, skip=()) -> List[str]:
     out = []
     for key, value in settings.items():
         if key in skip or value is None:
@@ -222,7 +222,7 @@ class Experiment:
                       out, tag="bm25")
         return run
 
-    def _common_train_flags(self, seed: int) -> List[str]:
+    def common_train_flags(self, seed: int) -> List[str]:
         flags = ["--dataset", str(self.main.path), "--negatives", str(self.negatives), "--seed", str(seed),
                  "--holdout-fraction", str(self.s["holdout_fraction"]), "--device", self.config.device,
                  "--checkpoint-every", "100000"]
@@ -237,21 +237,21 @@ class Experiment:
 
             init_dir = init
             if kind == "dense":
-                init_dir = self._sized_base()
+                init_dir = self.sized_base()
             elif kind == "late-interaction":
                 init_dir = self._li_init(li)
             elif kind == "joint":
                 init_dir = self._joint_init(li)
             elif kind == "cross-encoder":
                 init_dir = self._ce_init(ce_model)
-            argv = self._common_train_flags(seed) + ["--model", kind, "--init", str(init_dir), "--output", str(out)] + _flags(settings)
+            argv = self.common_train_flags(seed) + ["--model", kind, "--init", str(init_dir), "--output", str(out)] + settings_flags(settings)
             if dev:
                 argv += ["--holdout-qrels", str(self.dev_qrels)]
             train_cli.main(argv)
             return json.loads((out / "train_config.json").read_text())
         return run
 
-    def _sized_base(self) -> Path:
+    def sized_base(self) -> Path:
         """The base model with the profile's lengths, the warm start's starting point."""
         from ..dense.encoder import DenseEncoder
 
@@ -277,7 +277,7 @@ class Experiment:
 
         from ..teacher.joint import JointConfig, JointEncoder
 
-        base = self._sized_base()
+        base = self.sized_base()
         path = self.model_dir("student-hard-warm-init")
         torch.manual_seed(self.seed0)
         JointEncoder.build(base, JointConfig(li_weight=li["li_weight"]), **{k: li[k] for k in LI_MODEL_KEYS}).save(path)
@@ -303,7 +303,7 @@ class Experiment:
                     "--bm25-negatives", str(lab["bm25_negatives"]), "--teacher-negatives", str(lab["teacher_negatives"]),
                     "--teacher-depth", str(lab["teacher_depth"]), "--epsilon", str(lab["epsilon"]),
                     "--holdout-fraction", str(self.s["holdout_fraction"]), "--seed", str(self.seed0)]
-            argv += _flags(lab["prf"])
+            argv += settings_flags(lab["prf"])
             if self.s["train_queries_limit"]:
                 argv += ["--max-queries", str(self.s["train_queries_limit"])]
             if teacher_dir is not None:
@@ -319,12 +319,12 @@ class Experiment:
             from .. import train as train_cli
 
             loss = STUDENT_LOSS[system]
-            argv = self._common_train_flags(seed) + ["--init", str(self.model_dir("student-hard-warm")),
+            argv = self.common_train_flags(seed) + ["--init", str(self.model_dir("student-hard-warm")),
                                                      "--output", str(self.model_dir(name)), "--loss", loss]
             if loss == "kd":
                 i = argv.index("--negatives")
                 argv[i:i + 2] = ["--labels", str(self.w / "labels" / f"{system}.jsonl")]
-            train_cli.main(argv + _flags(self.s["students"]))
+            train_cli.main(argv + settings_flags(self.s["students"]))
             return json.loads((self.model_dir(name) / "train_config.json").read_text())
         return run
 

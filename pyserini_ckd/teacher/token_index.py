@@ -57,7 +57,7 @@ class TokenIndex:
     similarity: str
     device: str = "cpu"  # where searches run (the token matrix is copied there on first use)
     _dense: Optional[torch.Tensor] = None
-    _doc_of_token: Optional[torch.Tensor] = None
+    _empty_docs: Optional[torch.Tensor] = None  # (N,) bool: documents without kept tokens
     _block_cache: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None
 
     @property
@@ -81,17 +81,16 @@ class TokenIndex:
     def doc_tokens(self, i: int) -> torch.Tensor:
         return torch.from_numpy(np.asarray(self.tokens[self.offsets[i]:self.offsets[i + 1]], dtype=np.float32))
 
-    def _all(self) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _all(self) -> torch.Tensor:
+        """The flat (T, dim) float32 token matrix on the search device."""
         if self._dense is None:
             self._dense = torch.from_numpy(np.asarray(self.tokens, dtype=np.float32)).to(self.device)
-            counts = np.diff(self.offsets)
-            self._doc_of_token = torch.from_numpy(np.repeat(np.arange(self.num_docs), counts)).to(self.device)
-        return self._dense, self._doc_of_token
+        return self._dense
 
     def _blocks(self, block_slots: int = 1 << 18) -> List[Tuple[torch.Tensor, torch.Tensor]]:
         """(document indices (n,), augmented padded tokens (n, L, dim + 1)) of each block; see the module doc."""
         if self._block_cache is None:
-            tokens, _ = self._all()
+            tokens = self._all()
             lengths = np.diff(self.offsets)
             order = np.argsort(lengths, kind="stable")
             t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0], device=tokens.device)
@@ -113,6 +112,7 @@ class TokenIndex:
                 blocks.append((torch.from_numpy(docs).to(tokens.device), aug))
                 start = end
             self._block_cache = blocks
+            self._empty_docs = torch.from_numpy(lengths == 0).to(tokens.device)
         return self._block_cache
 
     def maxsim_all(self, q: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -128,7 +128,7 @@ class TokenIndex:
             best[:, docs] = (q_aug @ aug.reshape(n * width, -1).T).view(-1, n, width).amax(-1)
         if self.similarity == "l2":
             best -= (q * q).sum(-1, keepdim=True)
-        best[:, torch.from_numpy(np.diff(self.offsets) == 0).to(device)] = 0.0
+        best[:, self._empty_docs] = 0.0
         if weights is not None:
             best = best * weights.to(device)[:, None]
         return best.sum(0).cpu()
@@ -196,7 +196,7 @@ class TokenIndex:
 
     def nearest_tokens(self, vectors: torch.Tensor, k: int = 10) -> torch.Tensor:
         """Indices (c, k) of each vector's k nearest stored token vectors (by inner product)."""
-        tokens, _ = self._all()
+        tokens = self._all()
         return (vectors.to(tokens.device) @ tokens.T).topk(min(k, tokens.shape[0]), dim=-1).indices.cpu()
 
 

@@ -8,6 +8,10 @@ the dev slice of the train queries (no model trains on it).
 
     python benchmarks/teacher_cost.py --workdir W [--profile quick] [--config FILE] \\
         [--labelers collective teacher cross-encoder]
+
+With ``benchmarks/configs/teacher_cost_joint_cpu.json`` (``teacher.from_warm_start``) the late-interaction
+teacher is a head of the warm start, trained with it (the paper's accounting: no training of its own);
+the warm start's training seconds are printed beside the table.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Run the pipeline on a GPU machine from a bundle made by benchmarks/prepare_gpu_bundle.py, and print each
-# stage's seconds. Usage (repository root): bash benchmarks/gpu_pipeline.sh CARRY_DIR OUT_DIR [PROFILE]
+# stage's seconds. Usage (repository root): bash benchmarks/gpu_pipeline.sh CARRY_DIR OUT_DIR [PROFILE [SETTINGS_JSON]]
+# SETTINGS_JSON: settings over the profile's, e.g. '{"teacher": {"from_warm_start": true}}'.
 set -uo pipefail
-carry=$1; out=$2; profile=${3:-full}
+carry=$1; out=$2; profile=${3:-full}; settings=${4:-"{}"}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYSERINI_CKD_DATA=/tmp/ckd/data HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false TQDM_MININTERVAL=10
 mkdir -p /tmp/ckd && tar xzf "$carry/bundle.tar.gz" -C /tmp/ckd
-echo "{\"base_model\": \"$carry/minilm-fp16\"}" > /tmp/ckd/gpu.json
+python3 -c 'import json, sys; d = json.loads(sys.argv[2]); d["base_model"] = sys.argv[1]; print(json.dumps(d))' \
+  "$carry/minilm-fp16" "$settings" > /tmp/ckd/gpu.json || exit 1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -m pyserini_ckd.pipeline --dataset scifact --workdir /tmp/ckd/W --profile "$profile" --device cuda \
   --config /tmp/ckd/gpu.json > "$out/pipeline.log" 2>&1

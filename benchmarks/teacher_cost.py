@@ -21,6 +21,9 @@ import json
 import platform
 
 from pyserini_ckd.atomic import atomic_output
+from pyserini_ckd.data.qrels import read_qrels
+from pyserini_ckd.data.runs import read_run
+from pyserini_ckd.evaluation import evaluate_run, paired_t_test
 from pyserini_ckd.pipeline.__main__ import add_experiment_arguments, config_from_args
 from pyserini_ckd.pipeline.experiment import Experiment
 from pyserini_ckd.pipeline.report import labeler_dev_quality
@@ -39,6 +42,7 @@ def main() -> None:
         write_holdout_qrels(exp.main.qrels("train"), set(exp.dev_queries()), exp.dev_qrels)
     for labeler in args.labelers:
         exp.label_stages[labeler].ensure()
+    exp.bm25_runs[f"{exp.main.name}.train"].ensure()  # BM25's ranking of the dev queries, the reference
     quality = labeler_dev_quality(exp)
     rows = {}
     for labeler in args.labelers:
@@ -61,6 +65,11 @@ def main() -> None:
     if warm_seconds is not None:
         print(f"warm start with the late-interaction head that is the teacher (the checkpoint every student starts from; "
               f"not teacher cost): {warm_seconds:.1f} s of training")
+    if "collective" in rows and "teacher" in rows:
+        dev = read_qrels(exp.dev_qrels)
+        per_query = [evaluate_run(read_run(exp.run_path(f"labeler-{labeler}", exp.main.name, "train")), dev, ["nDCG@10"])
+                     .per_query["nDCG@10"] for labeler in ("collective", "teacher")]
+        print(f"collective against teacher on the dev queries: paired t-test p = {paired_t_test(*per_query):.3g}")
     if "collective" in rows and "cross-encoder" in rows:
         ratio = rows["cross-encoder"]["teacher_cost_seconds"] / rows["collective"]["teacher_cost_seconds"]
         print(f"cross-encoder / collective teacher cost: {ratio:.2f}")

@@ -74,6 +74,12 @@ def _fingerprint(files: tuple) -> str:
     return digest.hexdigest()[:16]
 
 
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """sum_i m_i h_i / max(1e-9, sum_i m_i) over token states (batch, length, hidden) and mask (batch, length)."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+
 class DenseEncoder(torch.nn.Module):
     """A backbone with pooling and optional L2 normalisation.
 
@@ -159,11 +165,7 @@ class DenseEncoder(torch.nn.Module):
 
     def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """The pooling of :meth:`embed` over given token states (batch, length, hidden)."""
-        if self.config.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        pooled = hidden[:, 0] if self.config.pooling == "cls" else mean_pool(hidden, attention_mask)
         if self.config.normalize:
             pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=-1)
         return pooled

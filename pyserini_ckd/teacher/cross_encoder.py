@@ -20,7 +20,7 @@ from typing import List, Sequence, Union
 
 import torch
 
-from ..dense.encoder import _autocast_dtype
+from ..dense.encoder import _autocast_dtype, mean_pool
 from ..dense.models import resolve_model
 from ..errors import ConfigError, InputError
 from .model_dir import save_model_dir
@@ -83,11 +83,7 @@ class CrossEncoder(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
         hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        pooled = hidden[:, 0] if self.pooling == "cls" else mean_pool(hidden, attention_mask)
         return self.head(pooled).squeeze(-1).float()
 
     @torch.inference_mode()

@@ -30,7 +30,8 @@ import torch
 from ..dense.batching import pad_ids
 from ..dense.encoder import DenseEncoder
 from ..errors import ConfigError, InputError, require_positive
-from .late_interaction import CONFIG_NAME, PROJECTION_NAME, LateInteractionConfig, LateInteractionEncoder, is_late_interaction_dir
+from .late_interaction import (CONFIG_NAME, PROJECTION_NAME, LateInteractionConfig, LateInteractionEncoder,
+                               is_late_interaction_dir, load_head)
 from .maxsim import maxsim_pairwise
 
 JOINT_NAME = "joint.json"
@@ -76,10 +77,9 @@ class JointEncoder(torch.nn.Module):
         path = Path(path)
         if not is_joint_dir(path):
             raise InputError(path, None, f"not a joint model folder (no {JOINT_NAME} or {CONFIG_NAME})")
-        li = LateInteractionEncoder.load(path)
         dense = DenseEncoder.load(path)
-        dense.backbone = li.backbone  # one backbone
-        model = cls(dense, li.config, li.projection, JointConfig(**json.loads((path / JOINT_NAME).read_text())))
+        li_config, projection = load_head(path, dense.dimension)
+        model = cls(dense, li_config, projection, JointConfig(**json.loads((path / JOINT_NAME).read_text())))
         return model.to(device).eval()
 
     def save(self, out_dir: Union[str, Path], extra=None) -> Path:

@@ -52,6 +52,16 @@ def is_late_interaction_dir(path: Union[str, Path]) -> bool:
     return (Path(path) / CONFIG_NAME).is_file()
 
 
+def load_head(path: Path, hidden_size: int) -> Tuple["LateInteractionConfig", torch.nn.Linear]:
+    """The settings and the projection saved in a late-interaction folder (the backbone is the caller's)."""
+    from safetensors.torch import load_file
+
+    config = LateInteractionConfig(**json.loads((path / CONFIG_NAME).read_text()))
+    projection = torch.nn.Linear(hidden_size, config.dim, bias=False)
+    projection.load_state_dict(load_file(str(path / PROJECTION_NAME)))
+    return config, projection
+
+
 class LateInteractionEncoder(torch.nn.Module):
     def __init__(self, backbone, tokenizer, config: LateInteractionConfig, projection: Optional[torch.nn.Linear] = None,
                  source: str = "") -> None:
@@ -81,16 +91,13 @@ class LateInteractionEncoder(torch.nn.Module):
 
     @classmethod
     def load(cls, path: Union[str, Path], device: str = "cpu") -> "LateInteractionEncoder":
-        from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
 
         path = Path(path)
         if not is_late_interaction_dir(path):
             raise InputError(path, None, f"not a late-interaction teacher (no {CONFIG_NAME})")
-        config = LateInteractionConfig(**json.loads((path / CONFIG_NAME).read_text()))
         backbone = AutoModel.from_pretrained(str(path)).float()
-        projection = torch.nn.Linear(backbone.config.hidden_size, config.dim, bias=False)
-        projection.load_state_dict(load_file(str(path / PROJECTION_NAME)))
+        config, projection = load_head(path, backbone.config.hidden_size)
         model = cls(backbone, AutoTokenizer.from_pretrained(str(path)), config, projection, source=str(path))
         return model.to(device).eval()
 

@@ -6,6 +6,8 @@ Importing the package is cheap: it only prepares the environment so that any lat
 :mod:`pyserini_ckd.registration`). No JVM, Faiss or model is loaded until used.
 """
 
+import logging
+
 from . import registration
 from .java import ensure_pyserini_ready
 
@@ -13,5 +15,7 @@ __version__ = "0.1.0"
 
 ensure_pyserini_ready()
 registration.install()
+# Faiss logs each instruction set it fails to load (with "ModuleNotFoundError") at INFO: noise, not errors.
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)
 
 __all__ = ["ensure_pyserini_ready", "__version__"]

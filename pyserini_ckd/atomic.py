@@ -55,6 +55,7 @@ def atomic_output(final: Union[str, Path], directory: bool = False) -> Iterator[
     except BaseException:
         _remove(tmp)
         raise
+    _default_modes(tmp)
     if final.is_dir() and not final.is_symlink():
         old = final.parent / f".{final.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.replace(final, old)
@@ -62,6 +63,31 @@ def atomic_output(final: Union[str, Path], directory: bool = False) -> Iterator[
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, final)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _default_modes(path: Path) -> None:
+    """Give an output the modes a plain ``open``/``mkdir`` would: libraries that write through
+    ``mkstemp`` (transformers' safetensors) leave 0600 files in a folder whose other files are 0644."""
+    mask = _umask()
+    if path.is_file() and not path.is_symlink():
+        os.chmod(path, 0o666 & ~mask)
+        return
+    if not path.is_dir() or path.is_symlink():
+        return
+    os.chmod(path, 0o777 & ~mask)
+    for root, dirs, files in os.walk(path):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            full = os.path.join(root, name)
+            if not os.path.islink(full):
+                os.chmod(full, 0o666 & ~mask)
 
 
 def _alive(pid: int) -> bool:

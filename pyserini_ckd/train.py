@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -132,6 +133,10 @@ def _run(args: argparse.Namespace) -> None:
     from .training.trainer import Trainer
 
     Trainer(config, examples, passages, model=build_model(args.model, config.init, config.seed)).train(resume=args.resume)
+    if int(os.environ.get("RANK", "0")) == 0:
+        from .training.model_card import labels_meta_for, write_model_card
+
+        write_model_card(config.output, args.model, str(dataset.path), labels_meta_for(args.labels), split=args.split)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -109,6 +109,20 @@ def test_labels_feed_the_kd_trainer(setup, tiny_model, tmp_path):
     train_cli.main(["--dataset", str(data), "--labels", str(tmp_path / "labels.jsonl"), "--init", str(tiny_model),
                     "--output", str(out), "--group-size", "3", "--batch-size", "2", "--steps", "2"])
     assert json.loads((out / "train_config.json").read_text())["config"]["loss"] == "kd"
+    # the generated model card parses with huggingface_hub's own parser and says how the model was trained
+    from huggingface_hub import ModelCard
+
+    from pyserini_ckd.training.model_card import write_model_card
+
+    card = ModelCard.load(out / "README.md")
+    assert card.data.base_model == str(tiny_model) and card.data.library_name == "sentence-transformers"
+    assert card.data.datasets == ["tiny"] and "knowledge-distillation" in card.data.tags
+    assert "| labeler | collective |" in card.text and "| temperature (teacher softmax) | 0.25 |" in card.text
+    assert "| teacher cost (s) |" in card.text and "| steps | 2 |" in card.text
+    write_model_card(out, "dense", str(data), evaluation={"tiny.test": {"nDCG@10": 0.5}, "cranfield.test": {"nDCG@10": 0.25}})
+    results = ModelCard.load(out / "README.md").data.eval_results
+    assert [(r.dataset_name, r.dataset_split, r.metric_type, r.metric_value) for r in results] == [
+        ("tiny", "test", "ndcg_at_10", 0.5), ("cranfield", "test", "ndcg_at_10", 0.25)]
 
 
 def test_inspect(setup, tmp_path, capsys):

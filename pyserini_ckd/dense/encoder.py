@@ -51,7 +51,7 @@ def _config_from_sentence_transformers(path: Path) -> Optional[EncoderConfig]:
     if st_cfg.is_file():
         max_len = int(json.loads(st_cfg.read_text()).get("max_seq_length", max_len))
     return EncoderConfig(pooling=pooling, normalize=normalize, passage_max_length=max_len,
-                         query_max_length=min(64, max_len), base_model=str(path))
+                         query_max_length=max_len, base_model=str(path))
 
 
 def model_fingerprint(path: Union[str, Path]) -> str:
@@ -118,10 +118,17 @@ class DenseEncoder(torch.nn.Module):
         ``extra(tmp_dir)``, if given, adds files (a training log, say) before the folder is renamed.
         """
         out_dir = Path(out_dir)
+        # One maximum length for every client: sentence-transformers has a single max_seq_length and
+        # Pyserini's AutoQueryEncoder truncates at the tokenizer's model_max_length, so the saved folder
+        # cuts queries where it cuts passages. (A model in memory may cut training queries shorter: its
+        # query_max_length is a training setting; the saved one is what every client reads.)
+        length = self.config.passage_max_length
+        saved = EncoderConfig(**{**self.config.__dict__, "query_max_length": length})
+        self.tokenizer.model_max_length = length  # our own tokenize() always passes its limit explicitly
         with atomic_output(out_dir, directory=True) as tmp:
             self.backbone.save_pretrained(str(tmp), safe_serialization=True)
             self.tokenizer.save_pretrained(str(tmp))
-            self.config.save(tmp)
+            saved.save(tmp)
             self._write_sentence_transformers_files(tmp)
             if extra is not None:
                 extra(tmp)

@@ -76,6 +76,23 @@ def labeler_dev_quality(exp) -> Dict[str, float]:
     return out
 
 
+def update_model_cards(exp, results: dict) -> None:
+    """Rewrite each student's model card with its own evaluation (nDCG@10 per dataset and view)."""
+    from ..training.model_card import labels_meta_for, write_model_card
+
+    for system in exp.systems():
+        folder = exp.model_dir(system)
+        if system == "zeroshot" or not (folder / "train_config.json").is_file():
+            continue
+        evaluation = {f"{d}.{view}": {KEY: entry["seeds"][system]}
+                      for d, views in results.get(_base(system), {}).items()
+                      for view, entry in views.items() if system in entry.get("seeds", {})}
+        labeler = _base(system).removeprefix("student-")
+        labels = exp.w / "labels" / f"{labeler}.jsonl"
+        write_model_card(folder, "dense", str(exp.main.path), labels_meta_for(labels if labels.is_file() else None),
+                         evaluation or None)
+
+
 def _versions() -> dict:
     out = {"python": sys.version.split()[0]}
     for pkg in ("torch", "transformers", "pyserini", "faiss-cpu", "ir-measures"):
@@ -112,6 +129,7 @@ def write_report(exp) -> dict:
                            "cpus": __import__("os").cpu_count(), "versions": _versions()}}
     with atomic_output(exp.w / "results.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1, default=str))
+    update_model_cards(exp, results)
     with atomic_output(exp.w / "report.md") as tmp:
         tmp.write_text(markdown(summary, exp))
     plot(summary, exp.w / "results.png")

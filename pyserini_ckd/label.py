@@ -3,6 +3,8 @@
     python -m pyserini_ckd.label --dataset scifact --split train --labeler collective \\
         --teacher work/teacher-li --negatives work/bm25-negatives.train.jsonl --output work/labels/collective.jsonl \\
         [--run work/runs/collective.train.trec] [--warm-start work/student-hard]
+    python -m pyserini_ckd.label --dataset scifact --import tevatron SCORED.jsonl --output work/labels/mine.jsonl
+    python -m pyserini_ckd.label --dataset scifact --export pylate work/labels/collective.jsonl --output pylate.jsonl
 
 The teacher's kind comes from its directory: a late-interaction teacher (``late_interaction.json``,
 ColBERT-PRF), a cross-encoder (``cross_encoder.json``; needs ``--bm25-run`` for its re-ranking pool), or any
@@ -12,6 +14,10 @@ ranking as a TREC run.
 
 Teacher cost = training of the teacher (from its ``train_config.json``; not counted when the teacher is
 the ``--warm-start`` checkpoint every student shares) + indexing + PRF + scoring.
+
+``--import FORMAT FILE`` turns a peer's teacher scores (Tevatron, sentence-transformers'
+``mine_hard_negatives`` with scores, PyLate) into a labels file the trainer distils from; ``--export
+FORMAT LABELS`` writes ours in theirs (formats: :mod:`pyserini_ckd.labeling.formats`).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from .data.runs import read_run, write_run
 from .errors import ConfigError
 from .slowdown import pause
 from .labeling.labelers import LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
+from .labeling.formats import FORMATS, export_labels, import_labels
 from .labeling.labels import write_labels
 from .teacher.prf import PRFConfig, RocchioConfig
 
@@ -45,10 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split(":", 1)[1].strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", required=True)
     p.add_argument("--split", default="train")
-    p.add_argument("--labeler", choices=LABELERS, required=True)
+    p.add_argument("--labeler", choices=LABELERS, help="required unless --import or --export is given")
     p.add_argument("--teacher", type=Path, help="teacher directory (collective, teacher, cross-encoder)")
-    p.add_argument("--negatives", type=Path, required=True, help="BM25 negatives JSONL (pyserini_ckd.negatives)")
-    p.add_argument("--output", type=Path, required=True, help="labels JSONL to write")
+    p.add_argument("--negatives", type=Path, help="BM25 negatives JSONL (pyserini_ckd.negatives); needed with --labeler")
+    p.add_argument("--output", type=Path, required=True, help="labels JSONL to write (with --export: the file in FORMAT)")
+    io = p.add_mutually_exclusive_group()
+    io.add_argument("--import", dest="import_", nargs=2, metavar=("FORMAT", "FILE"),
+                    help=f"labels from a peer's teacher scores instead of a labeler; FORMAT: {', '.join(FORMATS)}")
+    io.add_argument("--export", nargs=2, metavar=("FORMAT", "LABELS"),
+                    help="write our labels file LABELS in FORMAT to --output")
     p.add_argument("--run", type=Path, help="also write the labeler's ranking (TREC run)")
     p.add_argument("--bm25-run", type=Path, help="cross-encoder: BM25 run of the split, the pool it re-ranks")
     p.add_argument("--index", type=Path, help="teacher token index folder (default: OUTPUT.teacher-index; reused)")
@@ -112,7 +124,34 @@ def _training_seconds(args) -> float:
     return float(json.loads(summary.read_text()).get("train_seconds", 0.0)) if summary.is_file() else 0.0
 
 
+def _convert(args: argparse.Namespace) -> None:
+    """--import / --export: teacher scores from or to a peer's format (pyserini_ckd.labeling.formats)."""
+    fmt = (args.import_ or args.export)[0]
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    prepare_parent(args.output)
+    dataset = resolve_dataset(args.dataset)
+    if args.export:
+        n = export_labels(fmt, args.export[1], dataset, args.output)
+        logger.info("wrote %d queries' labels in %s format to %s", n, fmt, args.output)
+        return
+    started = time.perf_counter()
+    records = import_labels(fmt, args.import_[1], dataset, args.split)
+    write_labels(records, args.output)
+    meta = {"labeler": f"imported:{fmt}", "teacher": str(args.import_[1]), "teacher_kind": f"imported ({fmt})",
+            "dataset": str(dataset.path), "split": args.split, "queries": len(records), "settings": {},
+            "seconds": {}, "teacher_cost_seconds": None, "wall_seconds": round(time.perf_counter() - started, 2),
+            "machine": platform.machine(), "device": None}
+    with atomic_output(args.output.with_name(args.output.name + ".meta.json")) as tmp:
+        tmp.write_text(json.dumps(meta, indent=1))
+    logger.info("imported %d queries' teacher scores from %s (%s)", len(records), args.import_[1], fmt)
+
+
 def _run(args: argparse.Namespace) -> None:
+    if args.import_ or args.export:
+        return _convert(args)
+    if not args.labeler or not args.negatives:
+        raise ConfigError("--labeler and --negatives are required (unless --import or --export is given)")
     settings = LabelSettings(bm25_negatives=args.bm25_negatives, teacher_negatives=args.teacher_negatives,
                              teacher_depth=args.teacher_depth, epsilon=args.epsilon,
                              prf=PRFConfig(fb_docs=args.fb_docs, fb_clusters=args.fb_clusters, fb_k=args.fb_k, beta=args.beta),

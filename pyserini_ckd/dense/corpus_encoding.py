@@ -21,7 +21,7 @@ from ..data.records import Document
 from ..errors import ConfigError, require_positive
 from ..slowdown import pause
 from .faiss_index import FlatIndexWriter, IndexMeta
-from .encoder import DenseEncoder, model_fingerprint
+from .encoder import DenseEncoder, model_fingerprint, precision_name
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,13 @@ def encode_corpus(config: EncodeConfig, model: Optional[DenseEncoder] = None) ->
     end = total if config.shard_id == config.shard_num - 1 else start + size
     writer = FlatIndexWriter(model.dimension)
     chunk: List[Document] = []
+    precision = precision_name(config.precision, model.device, "passage")
+    if config.precision == "auto" and precision != "fp32":
+        logger.info("passages are encoded in %s autocast (--precision auto on this %s); --fp32 reproduces the "
+                    "published fp32 figures (zero-shot MiniLM: fp32 and bf16 differ by about 0.001 nDCG@10)",
+                    precision, model.device.type.upper())
+    else:
+        logger.info("passages are encoded in %s", precision)
 
     def flush(bar: tqdm) -> None:
         vectors = model.encode([passage_text(d, config.fields) for d in chunk], kind="passage",
@@ -106,7 +113,7 @@ def encode_corpus(config: EncodeConfig, model: Optional[DenseEncoder] = None) ->
     meta = IndexMeta(model=model.source, model_fingerprint=model_fingerprint(model.source),
                      pooling=model.config.pooling, normalize=model.config.normalize, dimension=model.dimension,
                      passages=len(writer.docids), corpus=str(config.corpus), corpus_fingerprint=fingerprint,
-                     shard_id=config.shard_id, shard_num=config.shard_num)
+                     shard_id=config.shard_id, shard_num=config.shard_num, precision=precision)
     writer.write(config.embeddings, meta)
     logger.info("encoded %d passages into %s", meta.passages, config.embeddings)
     return meta

@@ -246,6 +246,12 @@ def cpu_has_native_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
+def precision_name(precision: str, device: Union[str, torch.device], kind: str = "passage") -> str:
+    """What ``precision`` (``auto`` included) computes with on ``device``: ``fp32``, ``bf16`` or ``fp16``."""
+    dtype = _autocast_dtype(precision, torch.device(device), kind)
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[dtype]
+
+
 def _autocast_dtype(precision: str, device: torch.device, kind: str = "passage"):
     if precision == "auto":
         if device.type == "cuda":

@@ -33,6 +33,7 @@ class IndexMeta:
     corpus_fingerprint: str
     shard_id: int = 0
     shard_num: int = 1
+    precision: str = ""  # what the passages were encoded in: fp32, bf16 or fp16 ("" in older indexes)
 
     def save(self, index_dir: Path) -> None:
         (Path(index_dir) / META_NAME).write_text(json.dumps(asdict(self), indent=2) + "\n")

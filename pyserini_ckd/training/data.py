@@ -16,6 +16,7 @@ sees exactly the batches the uninterrupted run sees.
 from __future__ import annotations
 
 import json
+import math
 import random
 import zlib
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ def from_labels(path: Union[str, Path], queries: Mapping[str, Query], known_docs
             raise InputError(path, number, f"malformed JSON: {exc.msg}") from None
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(path, number, f"not a labels record (missing or bad {exc})") from None
+        bad = next(((d, x) for d, x in candidates if not math.isfinite(x)), None)
+        if bad is not None:
+            raise InputError(path, number, f"score {bad[1]} of document {bad[0]!r} is not finite")
         if qid not in queries:
             raise InputError(path, number, f"unknown query id {qid!r}")
         for docid in positives + [d for d, _ in candidates]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, Union
+from typing import Dict, Mapping, Union
 
+from ..atomic import atomic_output
 from ..errors import InputError
 from .lines import iter_lines
 from .records import Query
@@ -43,3 +44,11 @@ def read_queries(path: Union[str, Path]) -> Dict[str, Query]:
     if not queries:
         raise InputError(path, None, "no queries")
     return queries
+
+
+def write_topics(queries: Mapping[str, Query], path: Union[str, Path]) -> int:
+    """Write Pyserini TSV topics (``qid<TAB>text``; tabs and line breaks in a text become spaces)."""
+    with atomic_output(Path(path)) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        for qid, query in queries.items():
+            out.write(f"{qid}\t{' '.join(query.text.split())}\n")
+    return len(queries)

@@ -120,7 +120,9 @@ def test_labels_feed_the_kd_trainer(setup, tiny_model, tmp_path):
     assert "| labeler | collective |" in card.text and "| temperature (teacher softmax) | 0.25 |" in card.text
     assert "| teacher cost (s) |" in card.text and "| steps | 2 |" in card.text
     write_model_card(out, "dense", str(data), evaluation={"tiny.test": {"nDCG@10": 0.5}, "cranfield.test": {"nDCG@10": 0.25}})
-    results = ModelCard.load(out / "README.md").data.eval_results
+    reloaded = ModelCard.load(out / "README.md")
+    assert "on tiny's `train` queries" in reloaded.text  # the evaluation's views do not replace the training split
+    results = reloaded.data.eval_results
     assert [(r.dataset_name, r.dataset_split, r.metric_type, r.metric_value) for r in results] == [
         ("tiny", "test", "ndcg_at_10", 0.5), ("cranfield", "test", "ndcg_at_10", 0.25)]
 

@@ -37,8 +37,24 @@ def base_model_name(init: Union[str, Path]) -> str:
             return MINILM_HUB_NAME
     except (ImportError, OSError):
         pass
-    card = read_front_matter(path / CARD_NAME)
-    return str(card.get("base_model") or text)
+    named = str(read_front_matter(path / CARD_NAME).get("base_model") or "")
+    if named and Path(named).is_dir() and Path(named).resolve() != path.resolve():
+        return base_model_name(named)  # a local folder: follow the chain to where it started
+    if named:
+        return named
+    recorded = _recorded_base(path)
+    if recorded and Path(recorded) != path:
+        return base_model_name(recorded)
+    return text
+
+
+def _recorded_base(path: Path) -> str:
+    """The ``base_model`` a folder's ``pyserini_ckd.json`` records (where it was first loaded from), if any."""
+    config = path / "pyserini_ckd.json"
+    try:
+        return str(json.loads(config.read_text()).get("base_model") or "") if config.is_file() else ""
+    except ValueError:
+        return ""
 
 
 def read_front_matter(path: Path) -> dict:
@@ -83,10 +99,10 @@ def render(model_dir: Union[str, Path], kind: str, dataset: str, labels_meta: Op
     if evaluation:
         results = []
         for key, scores in evaluation.items():
-            dataset_name, _, split = key.partition(".")
+            dataset_name, _, view = key.partition(".")
             entry = {"name": dataset_name, "type": dataset_name}
-            if split:
-                entry["split"] = split
+            if view:
+                entry["split"] = view
             results.append({"task": {"type": "retrieval", "name": "Retrieval"}, "dataset": entry,
                             "metrics": [{"type": MEASURE_IDS.get(m, m), "value": round(float(v), 4), "name": m}
                                         for m, v in scores.items()]})

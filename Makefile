@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 WORK ?= work
 
-.PHONY: setup demo demo-bm25 test clean
+.PHONY: setup demo demo-bm25 test test-onnx clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,18 @@ demo-bm25: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# sentence-transformers' ONNX backend needs the [onnx] extra (optimum-onnx, which resolves transformers < 4.58):
+# its own environment, so the main one keeps transformers 5. Runs the ONNX tests there.
+ONNX_VENV := .venv-onnx
+$(ONNX_VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(ONNX_VENV)/bin/python || $(PYTHON) -m venv $(ONNX_VENV)
+	$(ONNX_VENV)/bin/python -m pip install -q --disable-pip-version-check "torch==2.13.0"
+	$(ONNX_VENV)/bin/python -m pip install -q --disable-pip-version-check -e ".[test,onnx]"
+	touch $@
+
+test-onnx: $(ONNX_VENV)/.installed
+	$(ONNX_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_onnx_export.py
 
 clean:
 	rm -rf $(WORK)

@@ -100,7 +100,12 @@ def tiny_tokenizer():
     words = sorted({w for _, t, x in DOCS for w in re.findall(r"\w+", f"{t} {x}".lower())}
                    | {w for _, q in QUERIES for w in re.findall(r"\w+", q.lower())})
     vocab = ["[PAD]", "[unused0]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "?"] + words
-    return BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # a vocabulary file: the constructor transformers 4 and 5 share
+        vocab_file = Path(tmp) / "vocab.txt"
+        vocab_file.write_text("".join(w + "\n" for w in vocab))
+        return BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
 
 
 def bert_config(vocab_size, hidden=32, dropout=0.1):

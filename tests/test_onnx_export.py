@@ -35,3 +35,23 @@ def test_onnx_export_matches_torch_and_runs_without_torch(tiny_model, tmp_path, 
     assert proc.stdout.strip() == "(1, 32) 1.0"
     expected = DenseEncoder.load(model).encode(["vitamin D and fractures"], kind="query", precision="fp32")
     np.testing.assert_allclose(OnnxEncoder(model).encode(["vitamin D and fractures"], kind="query"), expected, atol=1e-4)
+
+
+def test_sentence_transformers_loads_the_export_with_the_onnx_backend(tiny_model, tmp_path):
+    """sentence-transformers' backend="onnx" needs optimum's onnxruntime module (the ``[onnx]`` extra, which
+    resolves transformers < 4.58): ``make test-onnx`` runs this test in a virtual environment that has it."""
+    import importlib.util
+
+    if importlib.util.find_spec("optimum") is None or importlib.util.find_spec("optimum.onnxruntime") is None:
+        import pytest
+
+        pytest.skip("needs the [onnx] extra (optimum-onnx); make test-onnx runs it")
+    from sentence_transformers import SentenceTransformer
+
+    model = tmp_path / "student"
+    shutil.copytree(tiny_model, model)
+    export_cli.main(["--onnx", str(model)])
+    texts = [f"{t} {x}" for _, t, x in DOCS]
+    onnx = SentenceTransformer(str(model), backend="onnx", device="cpu").encode(texts)
+    torch_vectors = SentenceTransformer(str(model), device="cpu").encode(texts)
+    assert ((onnx * torch_vectors).sum(1)).min() >= 0.9999

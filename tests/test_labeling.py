@@ -183,3 +183,22 @@ def test_cross_encoder_pooling(tiny_model, tmp_path):
     assert CrossEncoder.load(tmp_path / "ce").pooling == "cls"
     with pytest.raises(ConfigError, match="pooling"):
         CrossEncoder.build(tiny_model, pooling="max")
+
+
+def test_retrained_teacher_in_the_same_folder_gets_a_new_index(setup, tmp_path):
+    """The token index is reused only for the same teacher weights and corpus: a teacher retrained into the
+    same folder (same path, same documents) must not be scored with the old teacher's token vectors."""
+    import shutil
+
+    root, data, neg, li = setup
+    teacher = tmp_path / "teacher"
+    shutil.copytree(li, teacher)
+    index = tmp_path / "shared-index"
+    first, _ = _label(setup, "teacher", tmp_path / "a.jsonl", ["--teacher", str(teacher), "--index", str(index)])
+    again, _ = _label(setup, "teacher", tmp_path / "b.jsonl", ["--teacher", str(teacher), "--index", str(index)])
+    assert again == first  # same teacher: the index is reused and gives the same labels
+    shutil.rmtree(teacher)
+    make_tiny_teacher(teacher, seed=1)  # "retrained" into the same folder
+    stale, _ = _label(setup, "teacher", tmp_path / "c.jsonl", ["--teacher", str(teacher), "--index", str(index)])
+    fresh, _ = _label(setup, "teacher", tmp_path / "d.jsonl", ["--teacher", str(teacher), "--index", str(tmp_path / "new-index")])
+    assert stale == fresh != first

@@ -35,17 +35,24 @@ class LateInteractionTeacher:
     def __init__(self, path: Path, corpus: Mapping[str, Document], index_dir: Path, prf: PRFConfig, device: str = "cpu",
                  ann_tokens: int = 0) -> None:
         from ..teacher.late_interaction import LateInteractionEncoder
-        from ..teacher.token_index import TokenIndex, build_token_index
+        from ..teacher.token_index import TokenIndex, build_token_index, corpus_fingerprint, teacher_fingerprint
 
         self.encoder = LateInteractionEncoder.load(path, device=device)
         self.prf = prf
         start = time.perf_counter()
-        stamp = {"teacher": str(path), "docs": len(corpus)}
+        # reuse an index only when it holds this teacher's vectors of this corpus (a teacher retrained into
+        # the same folder, or a changed corpus, has other fingerprints)
+        stamp = {"teacher_fingerprint": teacher_fingerprint(path), "corpus_fingerprint": corpus_fingerprint(corpus.values()),
+                 "docs": len(corpus)}
         meta = index_dir / "meta.json"
         if meta.is_file() and {k: json.loads(meta.read_text()).get(k) for k in stamp} == stamp:
             self.index = TokenIndex.load(index_dir)
+            self.reused_index = True
         else:
-            self.index = build_token_index(self.encoder, corpus.values(), index_dir, total=len(corpus))
+            self.index = build_token_index(self.encoder, corpus.values(), index_dir, total=len(corpus),
+                                           corpus_fingerprint=stamp["corpus_fingerprint"],
+                                           teacher_fingerprint=stamp["teacher_fingerprint"])
+            self.reused_index = False
         self.index.device = device
         self.ann_tokens = ann_tokens
         if ann_tokens and not (index_dir / "tokens.faiss").is_file():

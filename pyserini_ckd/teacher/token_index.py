@@ -6,7 +6,7 @@ Files in the index folder (written atomically):
 - ``offsets.npy``: (N + 1,) int64, document i owns rows offsets[i]:offsets[i+1];
 - ``token_ids.npy``: (T,) int32 vocabulary id of each stored vector (for PRF's token mapping);
 - ``df.npy``: (V,) int32 number of documents containing each vocabulary id (for IDF);
-- ``docids``: one id a line; ``meta.json``: teacher, dim, N, T, corpus fingerprint.
+- ``docids``: one id a line; ``meta.json``: teacher, dim, N, T, corpus and teacher fingerprints (reuse needs both).
 
 Search is exact MaxSim over all documents. The documents are sorted by length and cut into blocks of
 about 2^18 token slots, each block a (n, L, dim + 1) float32 tensor padded to its longest document.
@@ -25,6 +25,7 @@ token vectors, the documents they belong to are the candidates, and only those a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -200,8 +201,35 @@ class TokenIndex:
         return (vectors.to(tokens.device) @ tokens.T).topk(min(k, tokens.shape[0]), dim=-1).indices.cpu()
 
 
+def teacher_fingerprint(path: Union[str, Path]) -> str:
+    """SHA-256 (16 hex digits) of a teacher folder's weights and model settings: equal iff the same teacher.
+
+    Reads every ``*.safetensors``/``*.bin`` file and the settings files (``*.json`` but the training log,
+    summary, card and interpolation record), in name order."""
+    path = Path(path)
+    skip = {"train_config.json", "interpolation.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}
+    files = sorted(f for f in path.iterdir() if f.is_file() and (f.suffix in (".safetensors", ".bin")
+                                                                  or (f.suffix == ".json" and f.name not in skip)))
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode())
+        with open(f, "rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def corpus_fingerprint(documents: Iterable[Document]) -> str:
+    """SHA-256 (16 hex digits) of the documents' ids and texts, in order."""
+    digest = hashlib.sha256()
+    for d in documents:
+        digest.update(f"{d.docid}\t{d.contents}\n".encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
 def build_token_index(teacher: LateInteractionEncoder, documents: Iterable[Document], out_dir: Union[str, Path],
-                      total: Optional[int] = None, batch_size: int = 32, corpus_fingerprint: str = "") -> TokenIndex:
+                      total: Optional[int] = None, batch_size: int = 32, corpus_fingerprint: str = "",
+                      teacher_fingerprint: str = "") -> TokenIndex:
     """Encode every document with the teacher and write the index atomically."""
     out_dir = Path(out_dir)
     vocab = len(teacher.tokenizer.get_vocab())
@@ -243,6 +271,7 @@ def build_token_index(teacher: LateInteractionEncoder, documents: Iterable[Docum
         (tmp / "docids").write_text("".join(f"{d}\n" for d in docids))
         (tmp / "meta.json").write_text(json.dumps({"teacher": teacher.source, "dim": teacher.config.dim, "docs": len(docids),
                                                    "tokens": count, "similarity": teacher.config.similarity,
-                                                   "corpus_fingerprint": corpus_fingerprint}, indent=1))
+                                                   "corpus_fingerprint": corpus_fingerprint,
+                                                   "teacher_fingerprint": teacher_fingerprint}, indent=1))
     logger.info("teacher index: %d documents, %d token vectors", len(docids), count)
     return TokenIndex.load(out_dir)

@@ -194,6 +194,7 @@ def _run(args: argparse.Namespace) -> None:
             "queries": len(records), "settings": dataclasses.asdict(settings),
             "seconds": {k: round(v, 2) for k, v in seconds.items()},
             "teacher_cost_seconds": round(sum(seconds.values()), 2),
+            "index_reused": getattr(teacher, "reused_index", None),
             "wall_seconds": round(time.perf_counter() - started, 2), "machine": platform.machine(), "device": args.device}
     with atomic_output(args.output.with_name(args.output.name + ".meta.json")) as tmp:
         tmp.write_text(json.dumps(meta, indent=1))

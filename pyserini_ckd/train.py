@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout-qrels", type=Path, help="write the held-out queries' qrels here (BEIR tsv)")
     p.add_argument("--max-queries", type=positive_int, default=None,
                    help="train on at most N queries (a fixed, hash-chosen subset), after the hold-out")
+    p.add_argument("--holdout-seed", type=int, default=None,
+                   help="seed of the hold-out and --max-queries choice (default: --seed); one value for every "
+                        "model of an experiment, so that no seed trains on another's held-out queries")
     types = {int: positive_int, float: float}
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -116,19 +119,20 @@ def _run(args: argparse.Namespace) -> None:
         examples = from_labels(args.labels, queries, corpus)
     else:
         examples = from_negatives(args.negatives, queries, corpus)
+    holdout_seed = config.seed if args.holdout_seed is None else args.holdout_seed
     if not 0 <= args.holdout_fraction < 1:
         raise ConfigError(f"holdout-fraction must be in [0, 1), got {args.holdout_fraction}")
     if args.holdout_fraction:
         from .training.holdout import split_holdout, write_holdout_qrels
 
-        examples, held = split_holdout(examples, args.holdout_fraction, config.seed)
+        examples, held = split_holdout(examples, args.holdout_fraction, holdout_seed)
         if args.holdout_qrels:
             write_holdout_qrels(dataset.qrels(args.split), held, args.holdout_qrels)
         logger.info("holding out %d of %d queries", len(held), len(held) + len(examples))
     if args.max_queries:
         from .training.holdout import limit_queries
 
-        examples = limit_queries(examples, args.max_queries, config.seed)
+        examples = limit_queries(examples, args.max_queries, holdout_seed)
     passages = {docid: doc.contents for docid, doc in corpus.items()}
     from .training.trainer import Trainer
 

@@ -52,6 +52,12 @@ def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
     assert (w / "runs" / "student-collective.s2.tiny.test.trec").is_file()
     for labeler in ("collective", "teacher", "cross-encoder", "uniform"):
         assert (w / "labels" / f"{labeler}.jsonl").is_file()
+    # one token index of the late-interaction teacher, built by the first of its labelers, reused by the other
+    reused = [json.loads((w / "labels" / f"{l}.jsonl.meta.json").read_text())["index_reused"] for l in ("collective", "teacher")]
+    assert sorted(reused) == [False, True] and (w / "labels" / "late-interaction.token-index" / "meta.json").is_file()
+    assert not list((w / "labels").glob("*.jsonl.teacher-index"))
+    # the model card of each student names its evaluation
+    assert "model-index:" in (w / "models" / "student-collective" / "README.md").read_text()
     results = json.loads((w / "results.json").read_text())
     assert set(results["results"]) == set(systems)
     entry = results["results"]["student-collective"]["tiny"]["test"]

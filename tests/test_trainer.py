@@ -126,3 +126,34 @@ def test_bad_training_settings(tiny_dataset, tiny_model, tmp_path, capsys):
     line = run_cli_expect_error(train_cli.main, base[:2] + ["--labels", str(labels)] + base[4:], capsys)
     assert f"{labels}:1: unknown document id 'zz'" in line
     assert not (tmp_path / "o").exists()
+
+
+def test_one_holdout_per_experiment(tiny_dataset, tiny_model, tmp_path):
+    """Students of another seed hold out the same queries when given the experiment's --holdout-seed (the
+    pipeline passes its first seed); with their own seed they would train on the first seed's dev queries."""
+    negatives = write_negatives(tmp_path / "neg.jsonl")
+
+    def held(seed, extra=()):
+        qrels = tmp_path / f"dev-{seed}-{len(extra)}.tsv"
+        train_cli.main(["--dataset", str(tiny_dataset), "--negatives", str(negatives), "--init", str(tiny_model),
+                        "--output", str(tmp_path / f"m-{seed}-{len(extra)}"), "--group-size", "2", "--batch-size", "1",
+                        "--steps", "1", "--seed", str(seed), "--holdout-fraction", "0.5", "--holdout-qrels", str(qrels), *extra])
+        return {line.split("\t")[0] for line in qrels.read_text().splitlines()[1:]}
+
+    assert held(42) != held(43)  # each seed's own hold-out: q1 and q4 against q2
+    assert held(42, ["--holdout-seed", "42"]) == held(43, ["--holdout-seed", "42"]) == {"q1", "q4"}
+
+
+def test_pipeline_passes_one_holdout_seed(tmp_path):
+    from pyserini_ckd.pipeline.config import PipelineConfig
+    from pyserini_ckd.pipeline.experiment import Experiment
+
+    from conftest import write_dataset
+
+    data = write_dataset(tmp_path / "tiny")
+    settings = tmp_path / "seeds.json"
+    settings.write_text('{"seeds": [7, 8]}')
+    exp = Experiment(PipelineConfig(dataset=str(data), workdir=tmp_path / "w", profile="quick", config_file=settings))
+    for seed in (7, 8):
+        flags = exp.common_train_flags(seed)
+        assert flags[flags.index("--holdout-seed") + 1] == "7" and flags[flags.index("--seed") + 1] == str(seed)

@@ -170,7 +170,10 @@ class Experiment:
             for seed in s["seeds"]:
                 name = self.student_name(system, seed)
                 deps = [warm, neg] + ([self.label_stages[system]] if STUDENT_LOSS[system] == "kd" else [])
-                self.student_stages[name] = reg.add(f"student.{name}", {**s["students"], **common, "system": system, "seed": seed},
+                # one hold-out (and query subset) per experiment, drawn with the first seed; students of the
+                # first seed always had it, so only the others' keys change
+                held = {} if seed == self.seed0 else {"holdout_seed": self.seed0}
+                self.student_stages[name] = reg.add(f"student.{name}", {**s["students"], **common, "system": system, "seed": seed, **held},
                                                     [self.model_dir(name)], self._student(system, seed, name), deps)
         self.run_stages: Dict[str, Stage] = {}
         for system in self.systems():
@@ -224,7 +227,8 @@ class Experiment:
 
     def common_train_flags(self, seed: int) -> List[str]:
         flags = ["--dataset", str(self.main.path), "--negatives", str(self.negatives), "--seed", str(seed),
-                 "--holdout-fraction", str(self.s["holdout_fraction"]), "--device", self.config.device,
+                 "--holdout-fraction", str(self.s["holdout_fraction"]), "--holdout-seed", str(self.seed0),
+                 "--device", self.config.device,
                  "--checkpoint-every", "100000"]
         if self.s["train_queries_limit"]:
             flags += ["--max-queries", str(self.s["train_queries_limit"])]
@@ -308,6 +312,8 @@ class Experiment:
                 argv += ["--max-queries", str(self.s["train_queries_limit"])]
             if teacher_dir is not None:
                 argv += ["--teacher", str(teacher_dir), "--run", str(self.run_path(f"labeler-{labeler}", self.main.name, "train"))]
+            if labeler in ("collective", "teacher"):  # one token index of the teacher, shared by both labelers
+                argv += ["--index", str(self.w / "labels" / "late-interaction.token-index")]
             if labeler == "cross-encoder":
                 argv += ["--bm25-run", str(self.run_path("bm25", self.main.name, "train"))]
             label_cli.main(argv)

@@ -78,3 +78,23 @@ def test_two_searches_at_once_equal_one_after_the_other(dense_index, tiny_bm25_i
     assert [p.wait(timeout=300) for p in procs] == [0, 0]
     texts = {p.read_text() for p in seq + par}
     assert len(texts) == 1
+
+
+def test_unreadable_indexes(dense_index, tiny_dataset, tiny_bm25_index, tmp_path, capsys):
+    """A truncated Faiss file or a damaged Lucene index: one line naming it, exit 2, no run written."""
+    import shutil
+
+    _, dense = dense_index
+    broken = tmp_path / "dense"
+    shutil.copytree(dense, broken)
+    data = (broken / "index").read_bytes()
+    (broken / "index").write_bytes(data[:len(data) // 3])
+    out = tmp_path / "run.trec"
+    assert_clean_failure(cli.main, ["--dataset", tiny_dataset, "--dense", broken, "--output", out], capsys,
+                         f"{broken / 'index'}: unreadable Faiss index", [out])
+    lucene = tmp_path / "bm25"
+    shutil.copytree(tiny_bm25_index, lucene)
+    for segment in [p for p in lucene.iterdir() if p.suffix in (".cfs", ".si", ".cfe")]:
+        segment.write_bytes(b"damaged")
+    assert_clean_failure(cli.main, ["--dataset", tiny_dataset, "--bm25", lucene, "--output", out], capsys,
+                         f"{lucene}: unreadable Lucene index", [out])

@@ -14,7 +14,7 @@ from typing import Mapping, Optional, Tuple
 from tqdm import tqdm
 
 from ..data.records import Query, Run, ScoredDoc
-from ..errors import CkdError, ConfigError, require_positive
+from ..errors import CkdError, ConfigError, InputError, require_positive
 from ..java import ensure_pyserini_ready
 from .encoder import DenseEncoder, model_fingerprint
 from .faiss_index import IndexMeta, read_meta
@@ -50,9 +50,15 @@ def check_compatible(index_dir: Path, meta: Optional[IndexMeta], model: DenseEnc
 
 
 def _faiss_dimension(index_dir: Path) -> int:
+    """The index's dimension; a truncated or corrupt ``index`` file fails here with one line, not in Faiss."""
     import faiss
 
-    return faiss.read_index(str(index_dir / "index"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY).d
+    path = index_dir / "index"
+    try:
+        return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY).d
+    except RuntimeError as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(path, None, f"unreadable Faiss index ({detail.split('Error: ')[-1][:160]})") from None
 
 
 def open_dense_searcher(index_dir: Path, encoder: Optional[str], config: DenseSearchConfig):

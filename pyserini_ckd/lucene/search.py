@@ -47,7 +47,11 @@ def open_searcher(index: Path, config: BM25Config):
     ensure_pyserini_ready()
     from pyserini.search.lucene import LuceneSearcher
 
-    searcher = LuceneSearcher(str(index))
+    try:
+        searcher = LuceneSearcher(str(index))
+    except Exception as exc:  # a corrupt or truncated index surfaces as a Java exception through pyjnius
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(index, None, f"unreadable Lucene index ({detail[:160]})") from None
     searcher.set_bm25(config.k1, config.b)
     return searcher
 

@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=positive_int, default=10)
     p.add_argument("--stats", action="store_true", help="figures over every query of each file")
     p.add_argument("--temperature", type=float, default=0.25, help="--stats: the kd temperature T of training")
+    p.add_argument("--match-off-positive", type=float, metavar="M",
+                   help="--stats: give each teacher labeler the temperature at which its mean off-positive mass is M "
+                        "(compares labelers whose scores spread differently at equal softness)")
     p.add_argument("--hidden", help="--stats: fuller qrels of the same queries (file or DATASET:SPLIT)")
     p.add_argument("--runs", type=Path, nargs="+", help="--stats with --hidden: each labeler's TREC ranking, as --labels")
     p.add_argument("--json", type=Path, help="--stats: also write the figures as JSON")
@@ -44,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 def stats(args: argparse.Namespace) -> dict:
     from .data.datasets import load_qrels_spec
     from .data.runs import read_run
-    from .labeling.audit import audit_file, labeler_of, paired_hidden_mass_p, read_labels, summarise
+    from .labeling.audit import (PROBABILITY_LABELERS, audit_file, labeler_of, paired_hidden_mass_p, read_labels,
+                                 summarise, temperature_for_off_positive)
 
     if args.temperature <= 0:
         raise ConfigError(f"temperature must be positive, got {args.temperature}")
@@ -59,8 +63,14 @@ def stats(args: argparse.Namespace) -> dict:
         run = None
         if args.runs:
             run = {q: [h.docid for h in hits] for q, hits in read_run(args.runs[i]).items()}
-        audits[name] = audit_file(read_labels(path), labeler_of(path), args.temperature, hidden, run)
-        out[name] = {"file": str(path), **summarise(audits[name])}
+        records, labeler = read_labels(path), labeler_of(path)
+        temperature = args.temperature
+        if args.match_off_positive is not None and labeler not in PROBABILITY_LABELERS:
+            if not 0 < args.match_off_positive < 1:
+                raise ConfigError(f"match-off-positive must be in (0, 1), got {args.match_off_positive}")
+            temperature = temperature_for_off_positive(records, args.match_off_positive)
+        audits[name] = audit_file(records, labeler, temperature, hidden, run)
+        out[name] = {"file": str(path), "temperature": round(temperature, 4), **summarise(audits[name])}
     if hidden is not None and len(audits) > 1:
         names = list(audits)
         for name in names[1:]:
@@ -76,13 +86,13 @@ def format_stats(figures: dict, temperature: float) -> str:
         columns += [("hidden/query", "hidden_positives_per_query"), ("hidden mass", "hidden_mass"),
                     ("FN in pool", "false_negatives_in_pool"), ("mass per FN", "false_negative_mass_each"),
                     ("hidden R@10", "hidden_recall@10"), ("hidden R@100", "hidden_recall@100")]
-    lines = [f"targets at T = {temperature} (hard, uniform: their own probabilities)",
-             "| labels | rows | " + " | ".join(c for c, _ in columns) + " | off-positive by source (bm25 / teacher / both / other) |",
-             "|---" * (len(columns) + 3) + "|"]
+    lines = [f"targets at T = {temperature} unless the T column says otherwise (hard, uniform: their own probabilities)",
+             "| labels | rows | T | " + " | ".join(c for c, _ in columns) + " | off-positive by source (bm25 / teacher / both / other) |",
+             "|---" * (len(columns) + 4) + "|"]
     for name, f in figures.items():
         src = f["off_positive_mass_by_source"]
         cells = ["" if f.get(k) is None else str(f.get(k)) for _, k in columns]
-        lines.append(f"| {name} | {f['rows']} | " + " | ".join(cells)
+        lines.append(f"| {name} | {f['rows']} | {f['temperature']} | " + " | ".join(cells)
                      + f" | {src.get('bm25')} / {src.get('teacher')} / {src.get('bm25+teacher')} / {src.get('other')} |")
     for name, f in figures.items():
         for k, v in f.items():

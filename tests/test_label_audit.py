@@ -96,3 +96,12 @@ def test_stats_bad_input(tmp_path, capsys):
     assert_clean_failure(inspect_cli.main, ["--stats", "--labels", bad], capsys, f"{bad}:1: score nan")
     assert_clean_failure(inspect_cli.main, ["--stats", "--labels", bad, "--runs", bad], capsys, "--runs needs --hidden")
     assert_clean_failure(inspect_cli.main, ["--labels", bad], capsys, "give --stats, or one --labels file")
+
+
+def test_temperature_for_a_given_off_positive_mass():
+    from pyserini_ckd.labeling.audit import temperature_for_off_positive
+
+    t = temperature_for_off_positive([RECORD], 0.6)
+    assert 1 - audit_row(RECORD, t, False).positive_mass == pytest.approx(0.6, abs=1e-4)
+    # the raised positive ties with the best unlabelled candidate: below half the mass is out of reach
+    assert temperature_for_off_positive([RECORD], 0.3) == 1e-3

@@ -189,3 +189,30 @@ def paired_hidden_mass_p(a: Sequence[RowAudit], b: Sequence[RowAudit]) -> Option
     if len(common) < 2:
         return None
     return paired_t_test({q: x[q] for q in common}, {q: y[q] for q in common})
+
+
+def temperature_for_off_positive(records: Sequence[Mapping], target: float, low: float = 1e-3, high: float = 1e3,
+                                 steps: int = 40) -> float:
+    """The temperature T at which the rows' mean off-positive mass is ``target`` (teacher labelers).
+
+    With every positive raised to the row maximum, each row's off-positive mass rises from 0 (T -> 0) towards
+    its share of non-positive candidates (T -> infinity), so bisection on log T finds it; a target outside
+    [mass at ``low``, mass at ``high``] gives the nearer end."""
+    if not 0.0 < target < 1.0:
+        raise ValueError(f"target off-positive mass must be in (0, 1), got {target}")
+
+    def off(t: float) -> float:
+        return float(np.mean([1 - audit_row(r, t, False).positive_mass for r in records]))
+
+    lo, hi = math.log(low), math.log(high)
+    if off(math.exp(hi)) < target:
+        return high
+    if off(math.exp(lo)) > target:
+        return low
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        if off(math.exp(mid)) < target:
+            lo = mid
+        else:
+            hi = mid
+    return float(math.exp((lo + hi) / 2))

@@ -7,8 +7,11 @@ positions, document vectors and the raw document stored (``-storePositions -stor
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List
@@ -17,7 +20,7 @@ from tqdm import tqdm
 
 from ..atomic import atomic_output
 from ..data.records import Document
-from ..errors import require_positive
+from ..errors import CkdError, require_positive
 from ..java import ensure_pyserini_ready
 
 logger = logging.getLogger(__name__)
@@ -65,5 +68,24 @@ def build_bm25_index(documents: Iterable[Document], config: IndexConfig, total: 
                     bar.update(len(batch))
         finally:
             indexer.close()
+        _check_complete(tmp, count)
     logger.info("indexed %d documents into %s", count, config.index)
     return count
+
+
+def _check_complete(index: Path, expected: int) -> None:
+    """Open the finished index and count its documents. Anserini's indexer logs a failed write (a full disk,
+    say) and carries on, so without this check a broken index would be renamed into place as complete."""
+    from pyserini.index.lucene import LuceneIndexReader
+
+    try:
+        found = int(LuceneIndexReader(str(index)).stats()["documents"])
+    except Exception as exc:  # noqa: BLE001 -- an unreadable index is what this check is for
+        found, detail = -1, (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    else:
+        detail = f"{found} of {expected} documents"
+    if found == expected:
+        return
+    if shutil.disk_usage(index).free < (1 << 20):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(index.parent))
+    raise CkdError(f"{index}: the Lucene index came out incomplete ({detail[:160]}); see the indexer's log above")

@@ -220,6 +220,16 @@ class Trainer:
 
     # ---- the loop -------------------------------------------------------------------------------
     def train(self, resume: bool = False) -> Path:
+        try:
+            return self._train(resume)
+        except BaseException:
+            # a kill or an error keeps finished checkpoints for --resume; a folder with none (the first write
+            # failed, say) would only be clutter beside an output that was never written
+            if self.rank == 0 and self.checkpoints.is_dir() and not self._checkpoint_dirs():
+                shutil.rmtree(self.checkpoints, ignore_errors=True)
+            raise
+
+    def _train(self, resume: bool) -> Path:
         start = 0
         if resume:
             start = self._restore()

@@ -21,7 +21,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[test]"
 	touch $(STAMP)
 
-# The quick profile of the whole experiment on SciFact (about 15 minutes on 2 CPU cores; see the README).
+# The quick profile of the whole experiment on SciFact (about 10 minutes on 2 CPU cores; see the README).
 demo: setup
 	$(PY) -m pyserini_ckd.pipeline --dataset scifact --workdir $(WORK)/scifact-quick --profile quick
 

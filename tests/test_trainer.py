@@ -96,6 +96,15 @@ def test_kill_then_resume_equals_uninterrupted(tiny_dataset, tmp_path):
     assert log == list(range(1, 13))
 
 
+def free_port() -> int:
+    """A port the OS says is free now (a fixed one collides with a concurrent run on the same machine)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_two_gloo_processes_equal_one(tiny_dataset, tmp_path):
     model = make_tiny_model(tmp_path / "init", dropout=0.0)
     negatives = write_negatives(tmp_path / "neg.jsonl")
@@ -103,7 +112,7 @@ def test_two_gloo_processes_equal_one(tiny_dataset, tmp_path):
     train_cli.main(_train_argv(tiny_dataset, negatives, model, single, ["--steps", "4"]))
     ddp = tmp_path / "ddp"
     torchrun = Path(sys.executable).with_name("torchrun")
-    proc = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29731", "-m", "pyserini_ckd.train",
+    proc = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", str(free_port()), "-m", "pyserini_ckd.train",
                            *_train_argv(tiny_dataset, negatives, model, ddp, ["--steps", "4"])],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 
 from .cli import positive_int, run_cli
 from .data.datasets import resolve_dataset
-from .data.lines import iter_lines
+from .labeling.labels import iter_labels
 from .atomic import atomic_output
 from .errors import CkdError, ConfigError
 
@@ -47,8 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
 def stats(args: argparse.Namespace) -> dict:
     from .data.datasets import load_qrels_spec
     from .data.runs import read_run
-    from .labeling.audit import (PROBABILITY_LABELERS, audit_file, labeler_of, paired_hidden_mass_p, read_labels,
-                                 summarise, temperature_for_off_positive)
+    from .labeling.audit import (PROBABILITY_LABELERS, audit_file, labeler_of, paired_hidden_mass_p, summarise,
+                                 temperature_for_off_positive)
+    from .labeling.labels import read_labels
 
     if args.temperature <= 0:
         raise ConfigError(f"temperature must be positive, got {args.temperature}")
@@ -57,13 +58,14 @@ def stats(args: argparse.Namespace) -> dict:
     hidden = load_qrels_spec(args.hidden) if args.hidden else None
     out, audits = {}, {}
     for i, path in enumerate(args.labels):
-        name = labeler_of(path) or path.stem
+        labeler = labeler_of(path)
+        name = labeler or path.stem
         if name in out:
             name = f"{name} ({path})"
         run = None
         if args.runs:
             run = {q: [h.docid for h in hits] for q, hits in read_run(args.runs[i]).items()}
-        records, labeler = read_labels(path), labeler_of(path)
+        records = read_labels(path)
         temperature = args.temperature
         if args.match_off_positive is not None and labeler not in PROBABILITY_LABELERS:
             if not 0 < args.match_off_positive < 1:
@@ -128,9 +130,8 @@ def _run(args: argparse.Namespace) -> None:
         raise ConfigError("give --stats, or one --labels file with --dataset and --qid")
     args.labels = args.labels[0]
     dataset = resolve_dataset(args.dataset)
-    for _, line in iter_lines(args.labels):
-        record = json.loads(line)
-        if str(record["qid"]) == args.qid:
+    for _, record in iter_labels(args.labels):
+        if record["qid"] == args.qid:
             print(describe(record, dataset.queries[args.qid].text, dataset.corpus, args.top))
             return
     raise CkdError(f"{args.labels}: no query {args.qid!r}")

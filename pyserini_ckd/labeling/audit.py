@@ -34,8 +34,6 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from ..data.lines import iter_lines
-from ..errors import InputError
 
 PROBABILITY_LABELERS = ("hard", "uniform")
 OFF_POSITIVE_THRESHOLD = 0.05
@@ -104,26 +102,6 @@ def audit_row(record: Mapping, temperature: float, probabilities: bool,
             for k in (10, 100):
                 row.hidden_recall[k] = (len(h & set(ranking[:k])) / len(h)) if h else None
     return row
-
-
-def read_labels(path: Union[str, Path]) -> List[dict]:
-    out = []
-    for number, line in iter_lines(path):
-        try:
-            record = json.loads(line)
-            record["qid"], record["positives"] = str(record["qid"]), [str(d) for d in record["positives"]]
-            for c in record["candidates"]:
-                c["docid"] = str(c["docid"])
-                if not math.isfinite(float(c["score"])):
-                    raise InputError(path, number, f"score {c['score']} of document {c['docid']!r} is not finite")
-        except json.JSONDecodeError as exc:
-            raise InputError(path, number, f"malformed JSON: {exc.msg}") from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(path, number, f"not a labels record (missing or bad {exc})") from None
-        out.append(record)
-    if not out:
-        raise InputError(path, None, "no labels")
-    return out
 
 
 def labeler_of(path: Union[str, Path]) -> Optional[str]:

@@ -39,7 +39,7 @@ from typing import Dict, Iterable, List, Mapping, Sequence, Union
 from ..atomic import atomic_output
 from ..data.lines import iter_lines
 from ..errors import InputError
-from .labels import LabelRecord
+from .labels import LabelRecord, read_labels
 
 POSITIVE, IMPORTED = "positive", "imported"
 
@@ -217,8 +217,7 @@ def import_labels(fmt: str, path: Union[str, Path], dataset, split: str) -> List
 
 def export_labels(fmt: str, labels: Union[str, Path], dataset, out: Union[str, Path]) -> int:
     """Write the labels file ``labels`` in format ``fmt``; returns the number of queries."""
-    labels = Path(labels)
-    records = [obj for _, obj in _json_lines(labels)]
+    records = read_labels(labels)
     FORMATS[fmt][1](records, dataset, Path(out))
     return len(records)
 

@@ -22,11 +22,14 @@ Beside it, ``LABELS.meta.json``: labeler, teacher, every setting, seconds of eac
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Union
+from typing import Dict, Iterable, Iterator, List, Tuple, Union
 
 from ..atomic import atomic_output
+from ..data.lines import iter_lines
+from ..errors import InputError
 
 
 @dataclass
@@ -59,3 +62,33 @@ def write_labels(records: Iterable[LabelRecord], path: Union[str, Path]) -> int:
             out.write(r.to_json() + "\n")
             n += 1
     return n
+
+
+def iter_labels(path: Union[str, Path]) -> Iterator[Tuple[int, dict]]:
+    """(line number, record) for each line of a labels file: ids as strings, scores as finite floats.
+
+    Every reader of labels files goes through here (the trainer, the audit, the exports), so a malformed
+    line or a score that is not a finite number stops with the file and line wherever it is read."""
+    for number, line in iter_lines(path):
+        try:
+            record = json.loads(line)
+            record["qid"] = str(record["qid"])
+            record["positives"] = [str(d) for d in record["positives"]]
+            for c in record["candidates"]:
+                c["docid"], c["score"] = str(c["docid"]), float(c["score"])
+        except json.JSONDecodeError as exc:
+            raise InputError(path, number, f"malformed JSON: {exc.msg}") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(path, number, f"not a labels record (missing or bad {exc})") from None
+        bad = next((c for c in record["candidates"] if not math.isfinite(c["score"])), None)
+        if bad is not None:
+            raise InputError(path, number, f"score {bad['score']} of document {bad['docid']!r} is not finite")
+        yield number, record
+
+
+def read_labels(path: Union[str, Path]) -> List[dict]:
+    """Every record of a labels file (see :func:`iter_labels`); an empty file is an error."""
+    records = [record for _, record in iter_labels(path)]
+    if not records:
+        raise InputError(path, None, "no labels")
+    return records

@@ -15,8 +15,6 @@ sees exactly the batches the uninterrupted run sees.
 
 from __future__ import annotations
 
-import json
-import math
 import random
 import zlib
 from dataclasses import dataclass, field
@@ -25,7 +23,6 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 
-from ..data.lines import iter_lines
 from ..data.records import Query
 from ..errors import InputError
 
@@ -52,20 +49,12 @@ def from_negatives(path: Union[str, Path], queries: Mapping[str, Query], known_d
 
 def from_labels(path: Union[str, Path], queries: Mapping[str, Query], known_docs: Mapping[str, object]) -> List[TrainingQuery]:
     """Read a labels file, checking every query and document id."""
+    from ..labeling.labels import iter_labels
+
     out = []
-    for number, line in iter_lines(path):
-        try:
-            obj = json.loads(line)
-            qid = str(obj["qid"])
-            positives = [str(d) for d in obj["positives"]]
-            candidates = [(str(c["docid"]), float(c["score"])) for c in obj["candidates"]]
-        except json.JSONDecodeError as exc:
-            raise InputError(path, number, f"malformed JSON: {exc.msg}") from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(path, number, f"not a labels record (missing or bad {exc})") from None
-        bad = next(((d, x) for d, x in candidates if not math.isfinite(x)), None)
-        if bad is not None:
-            raise InputError(path, number, f"score {bad[1]} of document {bad[0]!r} is not finite")
+    for number, record in iter_labels(path):
+        qid, positives = record["qid"], record["positives"]
+        candidates = [(c["docid"], c["score"]) for c in record["candidates"]]
         if qid not in queries:
             raise InputError(path, number, f"unknown query id {qid!r}")
         for docid in positives + [d for d, _ in candidates]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pyserini_ckd.atomic import atomic_output
 from pyserini_ckd.data.datasets import resolve_dataset
+from pyserini_ckd.data.qrels import beir_qrels_text
 
 
 def in_test(qid: str, fraction: float) -> bool:
@@ -38,10 +39,9 @@ def main() -> None:
         (tmp / "qrels").mkdir()
         counts = {}
         for split in ("train", "test"):
-            rows = [(q, d, r) for q, docs in sorted(qrels.items()) if in_test(q, args.test_fraction) == (split == "test")
-                    for d, r in docs.items()]
-            counts[split] = len({q for q, _, _ in rows})
-            (tmp / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t{r}\n" for q, d, r in rows))
+            part = {q: docs for q, docs in sorted(qrels.items()) if in_test(q, args.test_fraction) == (split == "test")}
+            counts[split] = len(part)
+            (tmp / "qrels" / f"{split}.tsv").write_text(beir_qrels_text(part))
     print(f"{args.output}: {dataset.name} queries split into train {counts['train']}, test {counts['test']}")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Union
 
 from ..atomic import atomic_output
+from .qrels import beir_qrels_text
 from .records import Document, Qrels, Query
 
 
@@ -27,9 +28,5 @@ def write_beir(folder: Union[str, Path], documents: Iterable[Document], queries:
                 out.write(json.dumps({"_id": q.qid, "text": q.text, "metadata": {}}, ensure_ascii=False) + "\n")
         (tmp / "qrels").mkdir()
         for split, judged in qrels.items():
-            with open(tmp / "qrels" / f"{split}.tsv", "w", encoding="utf-8") as out:
-                out.write("query-id\tcorpus-id\tscore\n")
-                for qid, docs in judged.items():
-                    for docid, rel in docs.items():
-                        out.write(f"{qid}\t{docid}\t{rel}\n")
+            (tmp / "qrels" / f"{split}.tsv").write_text(beir_qrels_text(judged), encoding="utf-8")
     return folder

@@ -1,4 +1,5 @@
-"""Qrels readers: BEIR TSV (``query-id corpus-id score`` with its header) and TREC qrels (4 columns).
+"""Qrels readers: BEIR TSV (``query-id corpus-id score`` with its header) and TREC qrels (4 columns);
+:func:`beir_qrels_text`, the BEIR TSV every writer here produces.
 
 The kind is decided by the column count of the first data line; every line after it must match.
 """
@@ -13,6 +14,11 @@ from .lines import iter_lines
 from .records import Qrels
 
 _BEIR_HEADER = ("query-id", "corpus-id", "score")
+
+
+def beir_qrels_text(qrels: Qrels) -> str:
+    """``qrels`` as a BEIR qrels TSV (header, then one ``qid<TAB>docid<TAB>relevance`` line a judgment)."""
+    return "\t".join(_BEIR_HEADER) + "\n" + "".join(f"{q}\t{d}\t{r}\n" for q, docs in qrels.items() for d, r in docs.items())
 
 
 def read_qrels(

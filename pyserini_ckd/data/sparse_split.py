@@ -25,6 +25,7 @@ from typing import Dict, List, Union
 
 from ..atomic import atomic_output
 from ..errors import ConfigError
+from .qrels import beir_qrels_text
 from .records import Qrels
 
 
@@ -68,11 +69,6 @@ def sparse_folds(qrels: Qrels, folds: int, seed: int = 0) -> List[Fold]:
     return out
 
 
-def _write_qrels(path: Path, qrels: Qrels) -> None:
-    path.write_text("query-id\tcorpus-id\tscore\n"
-                    + "".join(f"{q}\t{d}\t{r}\n" for q, docs in qrels.items() for d, r in docs.items()))
-
-
 def write_sparse_folds(dataset, output: Union[str, Path], folds: int, seed: int = 0, split: str = "test") -> Dict[int, Path]:
     """Write ``OUTPUT/fold-f`` for every fold of ``dataset``'s ``split`` judgments; returns {f: folder}."""
     output = Path(output)
@@ -84,6 +80,6 @@ def write_sparse_folds(dataset, output: Union[str, Path], folds: int, seed: int 
             (tmp / "qrels").mkdir()
             full = {q: {**fold.train[q], **fold.hidden.get(q, {})} for q in fold.train}
             for name, qrels in (("train", fold.train), ("train-hidden", fold.hidden), ("train-full", full), ("test", fold.test)):
-                _write_qrels(tmp / "qrels" / f"{name}.tsv", qrels)
+                (tmp / "qrels" / f"{name}.tsv").write_text(beir_qrels_text(qrels))
         paths[f] = output / f"fold-{f}"
     return paths

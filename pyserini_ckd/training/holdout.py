@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import List, Sequence, Set, Tuple, Union
 
 from ..atomic import atomic_output
+from ..data.qrels import beir_qrels_text
 from ..data.records import Qrels
 
 
@@ -35,10 +36,5 @@ def limit_queries(examples: Sequence, n: int, seed: int) -> List:
 
 def write_holdout_qrels(qrels: Qrels, held: Set[str], path: Union[str, Path]) -> Path:
     with atomic_output(path) as tmp:
-        with open(tmp, "w") as out:
-            out.write("query-id\tcorpus-id\tscore\n")
-            for qid, docs in qrels.items():
-                if qid in held:
-                    for docid, rel in docs.items():
-                        out.write(f"{qid}\t{docid}\t{rel}\n")
+        tmp.write_text(beir_qrels_text({qid: docs for qid, docs in qrels.items() if qid in held}))
     return Path(path)

@@ -60,7 +60,12 @@ def model_fingerprint(path: Union[str, Path]) -> str:
     Memoised per process on each file's path, size and modification time (outputs here are replaced by
     rename, which changes the time), so a pipeline that checks a model several times reads it once."""
     path = Path(path)
-    files = [path / name for name in WEIGHT_FILES + (CONFIG_NAME,) if (path / name).is_file()]
+    return files_fingerprint([path / name for name in WEIGHT_FILES + (CONFIG_NAME,) if (path / name).is_file()])
+
+
+def files_fingerprint(files: Sequence[Path]) -> str:
+    """SHA-256 (first 16 hex digits) of the files' bytes in the given order, memoised on each file's path,
+    size and modification time."""
     return _fingerprint(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
 
 

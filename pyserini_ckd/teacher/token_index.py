@@ -206,17 +206,12 @@ def teacher_fingerprint(path: Union[str, Path]) -> str:
 
     Reads every ``*.safetensors``/``*.bin`` file and the settings files (``*.json`` but the training log,
     summary, card and interpolation record), in name order."""
+    from ..dense.encoder import files_fingerprint
+
     path = Path(path)
     skip = {"train_config.json", "interpolation.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}
-    files = sorted(f for f in path.iterdir() if f.is_file() and (f.suffix in (".safetensors", ".bin")
-                                                                  or (f.suffix == ".json" and f.name not in skip)))
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(f.name.encode())
-        with open(f, "rb") as handle:
-            while chunk := handle.read(1 << 22):
-                digest.update(chunk)
-    return digest.hexdigest()[:16]
+    return files_fingerprint(sorted(f for f in path.iterdir() if f.is_file() and (
+        f.suffix in (".safetensors", ".bin") or (f.suffix == ".json" and f.name not in skip))))
 
 
 def corpus_fingerprint(documents: Iterable[Document]) -> str:

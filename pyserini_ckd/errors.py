@@ -42,3 +42,10 @@ def require_positive(config: object, *names: str, dashed: bool = True) -> None:
         value = getattr(config, name)
         if value <= 0:
             raise ConfigError(f"{name.replace('_', '-') if dashed else name} must be positive, got {value}")
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (its type's name when it has none), cut at ``limit`` characters:
+    what a one-line error quotes of a library's exception (Faiss's, Lucene's through pyjnius)."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:limit]

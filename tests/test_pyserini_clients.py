@@ -138,6 +138,12 @@ def test_prepare_leaves_other_models_and_modules_alone(tmp_path):
     assert prepare("pyserini.eval.trec_eval", ["-c", "--encoder", "x"]) == ["-c", "--encoder", "x"]
     minilm = prepare("pyserini.search.faiss", ["--index", str(tmp_path), "--encoder", "minilm"])
     assert minilm[minilm.index("--encoder") + 1] != "minilm" and minilm[-2:] == ["--encoder-class", "ckd"]
+    from pyserini_ckd.dense.pyserini_cli import model_record
+
+    # a contradiction names the file the settings were read from: sentence-transformers' for MiniLM as shipped
+    assert model_record("minilm").source.endswith("modules.json")
+    with pytest.raises(ConfigError, match="modules.json, which records pooling 'mean'"):
+        prepare("pyserini.search.faiss", ["--index", str(tmp_path), "--encoder", "minilm", "--pooling", "cls"])
 
 
 def test_one_maximum_length_for_every_client(tiny_model):

@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -52,6 +52,15 @@ def _config_from_sentence_transformers(path: Path) -> Optional[EncoderConfig]:
         max_len = int(json.loads(st_cfg.read_text()).get("max_seq_length", max_len))
     return EncoderConfig(pooling=pooling, normalize=normalize, passage_max_length=max_len,
                          query_max_length=max_len, base_model=str(path))
+
+
+def recorded_config(path: Path) -> Optional[Tuple[EncoderConfig, Path]]:
+    """The encoder settings a model folder records and the file they were read from: ``pyserini_ckd.json``,
+    else sentence-transformers' ``modules.json``; None when it has neither."""
+    if (path / CONFIG_NAME).is_file():
+        return EncoderConfig.load(path), path / CONFIG_NAME
+    config = _config_from_sentence_transformers(path)
+    return (config, path / "modules.json") if config is not None else None
 
 
 def model_fingerprint(path: Union[str, Path]) -> str:
@@ -106,10 +115,8 @@ class DenseEncoder(torch.nn.Module):
         from transformers import AutoModel, AutoTokenizer
 
         path = resolve_model(name_or_path)
-        if (path / CONFIG_NAME).is_file():
-            config = EncoderConfig.load(path)
-        else:
-            config = _config_from_sentence_transformers(path) or EncoderConfig(base_model=str(path))
+        recorded = recorded_config(path)
+        config = recorded[0] if recorded else EncoderConfig(base_model=str(path))
         if overrides:
             config = EncoderConfig(**{**config.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
         backbone = AutoModel.from_pretrained(str(path)).float()  # fp32 master weights, even from an fp16 copy

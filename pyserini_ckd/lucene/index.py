@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ..atomic import atomic_output
 from ..data.records import Document
-from ..errors import CkdError, require_positive
+from ..errors import CkdError, first_line, require_positive
 from ..java import ensure_pyserini_ready
 
 logger = logging.getLogger(__name__)
@@ -81,11 +81,11 @@ def _check_complete(index: Path, expected: int) -> None:
     try:
         found = int(LuceneIndexReader(str(index)).stats()["documents"])
     except Exception as exc:  # noqa: BLE001 -- an unreadable index is what this check is for
-        found, detail = -1, (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        found, detail = -1, first_line(exc)
     else:
         detail = f"{found} of {expected} documents"
     if found == expected:
         return
     if shutil.disk_usage(index).free < (1 << 20):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(index.parent))
-    raise CkdError(f"{index}: the Lucene index came out incomplete ({detail[:160]}); see the indexer's log above")
+    raise CkdError(f"{index}: the Lucene index came out incomplete ({detail}); see the indexer's log above")

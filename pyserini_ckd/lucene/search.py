@@ -10,7 +10,7 @@ from typing import Dict, Mapping
 from tqdm import tqdm
 
 from ..data.records import Query, Run, ScoredDoc
-from ..errors import ConfigError, InputError, require_positive
+from ..errors import ConfigError, InputError, first_line, require_positive
 from ..java import ensure_pyserini_ready
 
 logger = logging.getLogger(__name__)
@@ -50,8 +50,7 @@ def open_searcher(index: Path, config: BM25Config):
     try:
         searcher = LuceneSearcher(str(index))
     except Exception as exc:  # a corrupt or truncated index surfaces as a Java exception through pyjnius
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(index, None, f"unreadable Lucene index ({detail[:160]})") from None
+        raise InputError(index, None, f"unreadable Lucene index ({first_line(exc)})") from None
     searcher.set_bm25(config.k1, config.b)
     return searcher
 

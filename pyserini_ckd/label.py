@@ -38,9 +38,9 @@ from .cli import non_negative_float, positive_int, run_cli
 from .data.datasets import resolve_dataset
 from .data.records import ScoredDoc
 from .data.runs import read_run, write_run
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .slowdown import pause
-from .labeling.labelers import LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
+from .labeling.labelers import LABELERS, NEEDS_TEACHER, NEGATIVES_FROM, LabelSettings, Timer, label_query
 from .labeling.formats import FORMATS, export_labels, import_labels
 from .labeling.labels import write_labels
 from .teacher.prf import PRFConfig, RocchioConfig
@@ -54,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train")
     p.add_argument("--labeler", choices=LABELERS, help="required unless --import or --export is given")
     p.add_argument("--teacher", type=Path, help="teacher directory (collective, teacher, cross-encoder)")
-    p.add_argument("--negatives", type=Path, help="BM25 negatives JSONL (pyserini_ckd.negatives); needed with --labeler")
+    p.add_argument("--negatives", type=Path, help="BM25 negatives JSONL (pyserini_ckd.negatives); needed with --labeler "
+                                                   "unless --pool is given")
+    p.add_argument("--pool", type=Path, help="score exactly this labels file's candidates for each query (normally the "
+                                             "plain teacher's labels), so that every labeler has the same pool")
     p.add_argument("--output", type=Path, required=True, help="labels JSONL to write (with --export: the file in FORMAT)")
     io = p.add_mutually_exclusive_group()
     io.add_argument("--import", dest="import_", nargs=2, metavar=("FORMAT", "FILE"),
@@ -76,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--teacher-negatives", type=int, default=20)
     s.add_argument("--teacher-depth", type=positive_int, default=100)
     s.add_argument("--epsilon", type=non_negative_float, default=0.1, help="uniform: label smoothing")
+    s.add_argument("--negatives-from", choices=NEGATIVES_FROM, default="plain",
+                   help="collective without --pool: take the teacher negatives from the plain ranking (the authors' "
+                        "code) or from the PRF-expanded one")
     s.add_argument("--ann-tokens", type=int, default=0,
                    help="late-interaction teacher on a large corpus: rank only the documents of each query vector's "
                         "N nearest token vectors (a Faiss IVF index, built once); 0 = exact over all documents")
@@ -102,9 +108,9 @@ def load_teacher(args, labeler: str, corpus, settings: LabelSettings):
     if is_cross_encoder_dir(args.teacher):
         if labeler != "cross-encoder":
             raise ConfigError(f"{args.teacher} is a cross-encoder: use --labeler cross-encoder")
-        if not args.bm25_run:
-            raise ConfigError("--labeler cross-encoder needs --bm25-run (the BM25 pool it re-ranks)")
-        run = read_run(args.bm25_run)
+        if not args.bm25_run and not args.pool:
+            raise ConfigError("--labeler cross-encoder needs --bm25-run (the BM25 pool it re-ranks) or --pool")
+        run = read_run(args.bm25_run) if args.bm25_run else {}
         pool = {q: [h.docid for h in hits[:settings.teacher_depth]] for q, hits in run.items()}
         return CrossEncoderTeacher(args.teacher, corpus, pool, args.device)
     if labeler == "cross-encoder":
@@ -115,6 +121,19 @@ def load_teacher(args, labeler: str, corpus, settings: LabelSettings):
             raise ConfigError(f"ann-tokens must be >= 0, got {args.ann_tokens}")
         return LateInteractionTeacher(args.teacher, corpus, index, settings.prf, args.device, args.ann_tokens)
     return DenseTeacher(args.teacher, corpus, settings.rocchio, args.device)
+
+
+def read_pool(path: Path, corpus) -> dict:
+    """{qid: [(docid, sources)]} from a labels file, every document id checked against the corpus."""
+    from .labeling.labels import iter_labels
+
+    pools = {}
+    for number, record in iter_labels(path):
+        for c in record["candidates"]:
+            if c["docid"] not in corpus:
+                raise InputError(path, number, f"unknown document id {c['docid']!r}")
+        pools[record["qid"]] = [(c["docid"], list(c.get("sources", []))) for c in record["candidates"]]
+    return pools
 
 
 def _training_seconds(args) -> float:
@@ -150,10 +169,10 @@ def _convert(args: argparse.Namespace) -> None:
 def _run(args: argparse.Namespace) -> None:
     if args.import_ or args.export:
         return _convert(args)
-    if not args.labeler or not args.negatives:
-        raise ConfigError("--labeler and --negatives are required (unless --import or --export is given)")
+    if not args.labeler or not (args.negatives or args.pool):
+        raise ConfigError("--labeler and --negatives (or --pool) are required (unless --import or --export is given)")
     settings = LabelSettings(bm25_negatives=args.bm25_negatives, teacher_negatives=args.teacher_negatives,
-                             teacher_depth=args.teacher_depth, epsilon=args.epsilon,
+                             teacher_depth=args.teacher_depth, epsilon=args.epsilon, negatives_from=args.negatives_from,
                              prf=PRFConfig(fb_docs=args.fb_docs, fb_clusters=args.fb_clusters, fb_k=args.fb_k, beta=args.beta),
                              rocchio=RocchioConfig(fb_docs=args.rocchio_fb_docs, alpha=args.rocchio_alpha, beta=args.rocchio_beta))
     from .lucene.negatives import read_negatives
@@ -162,7 +181,8 @@ def _run(args: argparse.Namespace) -> None:
     dataset = resolve_dataset(args.dataset)
     corpus = dataset.corpus
     qrels = dataset.qrels(args.split)
-    negatives = read_negatives(args.negatives, corpus)
+    negatives = read_negatives(args.negatives, corpus) if args.negatives else {}
+    pools = read_pool(args.pool, corpus) if args.pool else None
     started = time.perf_counter()
     teacher = load_teacher(args, args.labeler, corpus, settings)
     timer = Timer()
@@ -180,7 +200,13 @@ def _run(args: argparse.Namespace) -> None:
     for qid in tqdm(qids, unit="query", desc=f"label {args.labeler}"):
         positives = [d for d, r in qrels[qid].items() if r > 0]
         bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
-        record, ranking = label_query(args.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25, settings, timer)
+        pool = None
+        if pools is not None:
+            if qid not in pools:
+                raise InputError(args.pool, None, f"query {qid!r} has no candidates in the pool")
+            pool = pools[qid]
+        record, ranking = label_query(args.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25, settings, timer,
+                                      pool)
         records.append(record)
         pause()
         if ranking:
@@ -192,6 +218,7 @@ def _run(args: argparse.Namespace) -> None:
     meta = {"labeler": args.labeler, "teacher": str(args.teacher) if args.teacher else None,
             "teacher_kind": getattr(teacher, "kind", None), "dataset": str(dataset.path), "split": args.split,
             "queries": len(records), "settings": dataclasses.asdict(settings),
+            "pool": str(args.pool) if args.pool else None,
             "seconds": {k: round(v, 2) for k, v in seconds.items()},
             "teacher_cost_seconds": round(sum(seconds.values()), 2),
             "index_reused": getattr(teacher, "reused_index", None),

@@ -34,6 +34,8 @@ _HELP = {
     "temperature": "kd: teacher softmax temperature",
     "epsilon": "uniform: label smoothing",
     "steps": "number of optimizer steps (overrides --epochs)",
+    "max_length": "dense: cut training passages and queries at N tokens (the saved model keeps its own length)",
+    "select_every": "with --select-qrels: score the held-out queries every N steps and keep the best step (0 included)",
 }
 
 
@@ -57,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout-seed", type=int, default=None,
                    help="seed of the hold-out and --max-queries choice (default: --seed); one value for every "
                         "model of an experiment, so that no seed trains on another's held-out queries")
-    types = {int: positive_int, float: float}
+    p.add_argument("--select-qrels", type=Path, help="held-out queries (BEIR qrels) to choose the best step on; "
+                                                     "none of them may be a training query")
+    p.add_argument("--select-run", type=Path, help="with --select-qrels: a run of those queries whose top "
+                                                   "--select-depth documents are re-ranked (BM25's, say)")
+    p.add_argument("--select-depth", type=positive_int, default=30)
     for f in dataclasses.fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         if f.name == "output":
@@ -70,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(flag, type=float, default=None, help="scores are divided by it (default: 0.05 for dense; 1 for teachers and joint, whose dense head has its own)")
         elif f.name == "seed":
             p.add_argument(flag, type=int, default=f.default)
-        elif f.name == "steps":
+        elif f.name in ("steps", "max_length", "select_every"):
             p.add_argument(flag, type=positive_int, default=None, help=_HELP[f.name])
         else:
             kind = {"int": positive_int, "float": float, "str": str}.get(str(f.type), str)
@@ -134,9 +140,20 @@ def _run(args: argparse.Namespace) -> None:
 
         examples = limit_queries(examples, args.max_queries, holdout_seed)
     passages = {docid: doc.contents for docid, doc in corpus.items()}
+    selection = None
+    if args.select_qrels:
+        from .training.selection import build_selection_set
+
+        if not args.select_run:
+            raise ConfigError("--select-qrels needs --select-run (the candidates to re-rank)")
+        selection = build_selection_set(args.select_qrels, args.select_run, queries, args.select_depth)
+        overlap = sorted(set(selection.queries) & {e.qid for e in examples})
+        if overlap:
+            raise ConfigError(f"held-out query {overlap[0]!r} of {args.select_qrels} is also a training query")
     from .training.trainer import Trainer
 
-    Trainer(config, examples, passages, model=build_model(args.model, config.init, config.seed)).train(resume=args.resume)
+    Trainer(config, examples, passages, model=build_model(args.model, config.init, config.seed),
+            selection=selection).train(resume=args.resume)
     if int(os.environ.get("RANK", "0")) == 0:
         from .training.model_card import labels_meta_for, write_model_card
 

@@ -122,3 +122,38 @@ def test_teacher_from_the_warm_start(env, tmp_path):
         assert meta["teacher"] == str(warm) and meta["seconds"]["teacher_training"] == 0.0
     assert (w / "runs" / "student-collective.tiny.test.trec").is_file()
     assert json.loads((w / "models" / "student-collective" / "train_config.json").read_text())["config"]["init"] == str(warm)
+
+
+def test_compare_design_one_pool_dev_temperature_and_selection(env, tmp_path):
+    """The compare-cpu design on the tiny collection: no warm start, one pool for every labeler (hard included),
+    the kd temperature chosen on the dev rows, and each student's best step kept on the unseen dev slice."""
+    from pyserini_ckd.labeling.labels import read_labels
+
+    root, config = env
+    settings = json.loads(config.read_text())
+    settings.update(seeds=[1], warm_start=None, selection_depth=5)
+    settings["labels"] = {**settings["labels"], "labelers": ["collective", "uniform"], "pool": True}
+    settings["teacher"] = {**settings["teacher"], "select_every": 1}
+    settings["students"] = {**settings["students"], "temperature": "dev", "temperature_grid": [0.25, 4.0], "select_every": 1,
+                            "max_length": 16}
+    path = tmp_path / "compare.json"
+    path.write_text(json.dumps(settings))
+    w = tmp_path / "w"
+    pipeline_cli.main(["--dataset", str(root / "data" / "tiny"), "--workdir", str(w), "--profile", "compare-cpu",
+                       "--config", str(path), "--transfer"])
+    pool = {r["qid"]: [c["docid"] for c in r["candidates"]] for r in read_labels(w / "labels" / "pool.jsonl")}
+    for labeler in ("collective", "uniform", "hard"):  # every labeler scores exactly the pool's candidates
+        assert {r["qid"]: [c["docid"] for c in r["candidates"]] for r in read_labels(w / "labels" / f"{labeler}.jsonl")} == pool
+    choice = json.loads((w / "labels" / "collective.temperature.json").read_text())
+    assert choice["temperature"] in [row["temperature"] for row in choice["table"]] and choice["dev_queries"] > 0
+    assert not (w / "models" / "student-hard-warm").exists()
+    for system in ("student-hard", "student-collective", "student-uniform"):
+        summary = json.loads((w / "models" / system / "train_config.json").read_text())
+        assert summary["config"]["init"].endswith("base-sized")
+        assert summary["config"]["loss"] == {"student-hard": "hard", "student-uniform": "uniform"}.get(system, "kd")
+        assert set(summary["selection"]["history"]) == {"0", "1", "2"}
+        assert summary["selection"]["chosen_step"] in (0, 1, 2)
+    kd = json.loads((w / "models" / "student-collective" / "train_config.json").read_text())["config"]
+    assert kd["temperature"] == choice["temperature"] and kd["max_length"] == 16
+    assert json.loads((w / "models" / "student-hard" / "pyserini_ckd.json").read_text())["passage_max_length"] == 32
+    assert "selection" in json.loads((w / "models" / "teacher-li" / "train_config.json").read_text())

@@ -4,9 +4,15 @@
 - ``uniform``: positives share 1 - epsilon, the other candidates epsilon evenly;
 - ``teacher``: the teacher's raw scores over positives, BM25 negatives and its own top non-positives;
 - ``collective``: the same teacher with pseudo-relevance feedback: the first ranking's top documents
-  expand the query (ColBERT-PRF for a late-interaction teacher, Rocchio for a dense one); the expanded
-  query ranks again (its top non-positives are the teacher negatives) and scores every candidate;
+  expand the query (ColBERT-PRF for a late-interaction teacher, Rocchio for a dense one) and the expanded
+  query scores every candidate. Its teacher negatives come from the plain (unexpanded) ranking, as in the
+  authors' code (their step 2-2 runs with ``--fb_k 0 --beta 0``); ``negatives_from="expanded"`` takes them
+  from the expanded ranking instead, so that PRF picks both the negatives and their scores;
 - ``cross-encoder``: a cross-encoder's scores; its ranking re-ranks the query's BM25 pool.
+
+With a **pool** (``label --pool LABELS``: another labels file, normally the plain teacher's), every labeler
+scores exactly that file's candidates for each query instead of choosing its own; hard, uniform and the
+teachers then differ only in their targets, which is what a comparison of labelers needs.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from .labels import LabelRecord, merge_candidates
 
 LABELERS = ("collective", "teacher", "cross-encoder", "uniform", "hard")
 NEEDS_TEACHER = {"collective", "teacher", "cross-encoder"}
+NEGATIVES_FROM = ("plain", "expanded")  # collective: which teacher ranking gives the teacher negatives
+Pool = List[Tuple[str, List[str]]]  # one query's candidates (docid, sources), positives included
 
 
 @dataclass
@@ -29,6 +37,7 @@ class LabelSettings:
     teacher_negatives: int = 20
     teacher_depth: int = 100  # the teacher's ranking depth (and of the --run it writes)
     epsilon: float = 0.1
+    negatives_from: str = "plain"  # collective: "plain" (the authors') or "expanded" ranking
     prf: PRFConfig = field(default_factory=PRFConfig)
     rocchio: RocchioConfig = field(default_factory=RocchioConfig)
 
@@ -37,6 +46,8 @@ class LabelSettings:
             raise ConfigError("negative counts must be >= 0 and teacher-depth positive")
         if not 0 <= self.epsilon < 1:
             raise ConfigError(f"epsilon must be in [0, 1), got {self.epsilon}")
+        if self.negatives_from not in NEGATIVES_FROM:
+            raise ConfigError(f"negatives-from must be one of {', '.join(NEGATIVES_FROM)}, got {self.negatives_from!r}")
 
 
 @dataclass
@@ -47,8 +58,7 @@ class Timer:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
-def _fixed(qid: str, positives: List[str], bm25: Sequence[str], labeler: str, settings: LabelSettings) -> LabelRecord:
-    cands = merge_candidates([("positive", positives), ("bm25", bm25)])
+def _fixed(qid: str, positives: List[str], cands: Dict[str, List[str]], labeler: str, settings: LabelSettings) -> LabelRecord:
     n_other = sum(1 for d in cands if d not in positives)
     rows = []
     for d, sources in cands.items():
@@ -62,32 +72,54 @@ def _fixed(qid: str, positives: List[str], bm25: Sequence[str], labeler: str, se
     return LabelRecord(qid, positives, rows)
 
 
+def _pool_candidates(positives: List[str], pool: Pool) -> Dict[str, List[str]]:
+    """The pool's candidates in its order, every labelled positive among them (first, if the pool lacks it)."""
+    cands = merge_candidates([("positive", [d for d in positives if d not in {c for c, _ in pool}])])
+    for d, sources in pool:
+        cands.setdefault(d, list(sources))
+    return cands
+
+
 def label_query(labeler: str, teacher, qid: str, text: str, positives: List[str], bm25: Sequence[str],
-                settings: LabelSettings, timer: Timer) -> Tuple[LabelRecord, List[Tuple[str, float]]]:
-    """The query's labels and the labeler's ranking (empty for hard and uniform)."""
+                settings: LabelSettings, timer: Timer, pool: Optional[Pool] = None) -> Tuple[LabelRecord, List[Tuple[str, float]]]:
+    """The query's labels and the labeler's ranking (empty for hard and uniform).
+
+    Without ``pool`` the candidates are the positives, the top ``bm25_negatives`` of ``bm25`` and the
+    teacher's top ``teacher_negatives`` non-positives; with ``pool`` they are the pool's.
+    """
     bm25 = [d for d in bm25 if d not in positives][:settings.bm25_negatives]
     if labeler in ("hard", "uniform"):
-        return _fixed(qid, positives, bm25, labeler, settings), []
+        cands = _pool_candidates(positives, pool) if pool is not None else merge_candidates([("positive", positives), ("bm25", bm25)])
+        return _fixed(qid, positives, cands, labeler, settings), []
     start = time.perf_counter()
     q = teacher.query(text)
     expansion = None
     if labeler == "cross-encoder":
-        ranking = teacher.rank_pool(q, qid, settings.teacher_depth)
+        if pool is not None:
+            docids = list(_pool_candidates(positives, pool))
+            ranking = sorted(zip(docids, teacher.score(q, docids)), key=lambda x: -x[1])
+        else:
+            ranking = teacher.rank_pool(q, qid, settings.teacher_depth)
+        plain = ranking
     else:
-        ranking = teacher.rank(q, settings.teacher_depth)
+        ranking = plain = teacher.rank(q, settings.teacher_depth)
         if labeler == "collective":
             timer.add("scoring", start)
             start = time.perf_counter()
-            expansion = teacher.expand(q, [d for d, _ in ranking[:_fb_docs(teacher, settings)]])
+            expansion = teacher.expand(q, [d for d, _ in plain[:_fb_docs(teacher, settings)]])
             timer.add("prf", start)
             start = time.perf_counter()
             ranking = teacher.rank(q, settings.teacher_depth, expansion)
     pos = set(positives)
-    teacher_negs = [d for d, _ in ranking if d not in pos][:settings.teacher_negatives]
-    cands = merge_candidates([("positive", positives), ("bm25", bm25), ("teacher", teacher_negs)])
-    for d, _ in ranking:
-        if d in pos and d in cands and "teacher" not in cands[d]:
-            cands[d].append("teacher")
+    if pool is not None:
+        cands = _pool_candidates(positives, pool)
+    else:
+        source = ranking if settings.negatives_from == "expanded" else plain
+        teacher_negs = [d for d, _ in source if d not in pos][:settings.teacher_negatives]
+        cands = merge_candidates([("positive", positives), ("bm25", bm25), ("teacher", teacher_negs)])
+        for d, _ in source:
+            if d in pos and d in cands and "teacher" not in cands[d]:
+                cands[d].append("teacher")
     docids = list(cands)
     scores = teacher.score(q, docids, expansion)
     timer.add("scoring", start)

@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 from ..errors import ConfigError, InputError
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "resources" / "profiles"
-PROFILES = ("quick", "full")
+PROFILES = ("quick", "compare-cpu", "full")
 
 
 def deep_merge(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]:

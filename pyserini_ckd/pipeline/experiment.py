@@ -10,6 +10,18 @@ Stages, for the main dataset D (with train and test qrels) and each transfer dat
 
 The dev slice is a fixed hash-chosen share of the train queries (``holdout_fraction``) that no model
 trains on: it judges the labelers' rankings and tunes the fusion weight. Test is never used to tune.
+
+Options that make the labeler comparison fair (the ``compare-cpu`` profile uses them all):
+
+- ``labels.pool``: one candidate pool for every labeler (``labels.pool`` stage: positives, BM25's top and the
+  plain teacher's top, ``W/labels/pool.jsonl``); hard, uniform and the teachers' labels all score exactly
+  those candidates, and every student draws its negatives from them: the labelers differ only in targets;
+- ``students.temperature: "dev"``: each teacher labeler's temperature is chosen on the dev rows of its labels
+  (:mod:`pyserini_ckd.labeling.temperature`), recorded in ``W/labels/LABELER.temperature.json``;
+- ``select_every`` in a model's training settings: the trainer scores the dev queries whose relevant
+  documents no training query has (``W/D/qrels-dev-unseen.tsv``) every N steps, re-ranking BM25's top
+  ``selection_depth``, and keeps the best step (the start included; :mod:`pyserini_ckd.training.selection`);
+- ``warm_start: null``: no hard-label warm start; students start from the base model.
 """
 
 from __future__ import annotations
@@ -95,6 +107,30 @@ class Experiment:
     def dev_qrels(self) -> Path:
         return self.w / self.main.name / "qrels-dev.tsv"
 
+    @property
+    def dev_unseen_qrels(self) -> Path:
+        return self.w / self.main.name / "qrels-dev-unseen.tsv"
+
+    @property
+    def pooled(self) -> bool:
+        """``labels.pool``: every labeler scores the plain teacher's pool (``W/labels/pool.jsonl``)."""
+        return bool(self.s["labels"].get("pool", False))
+
+    @property
+    def pool_path(self) -> Path:
+        return self.w / "labels" / "pool.jsonl"
+
+    def labels_path(self, labeler: str) -> Path:
+        return self.w / "labels" / f"{labeler}.jsonl"
+
+    def temperature_path(self, labeler: str) -> Path:
+        return self.w / "labels" / f"{labeler}.temperature.json"
+
+    @property
+    def warm_dir(self) -> Optional[Path]:
+        """The hard-label warm start every student starts from (None with ``warm_start: null``)."""
+        return None if self.s.get("warm_start") is None else self.model_dir("student-hard-warm")
+
     def systems(self) -> List[str]:
         """Dense systems: zero-shot and one student per labeler and seed (first seed: plain name)."""
         out = ["zeroshot"]  # the base model as shipped
@@ -125,35 +161,52 @@ class Experiment:
         common = {"holdout_fraction": s["holdout_fraction"], "train_queries_limit": s["train_queries_limit"]}
         common["base_model"] = s["base_model"]
         li_model = {k: s["teacher"][k] for k in LI_MODEL_KEYS}
-        warm_key = {**s["warm_start"], **common, "encoder": s["encoder"], "seed": self.seed0}
+        self.dev_slice = reg.add("dev-slice", {**common}, [self.dev_qrels, self.dev_unseen_qrels], self._dev_slice())
+        self.selection_deps = [self.dev_slice, self.bm25_runs[f"{main.name}.train"]]
+        warm_key = {**(s["warm_start"] or {}), **common, "encoder": s["encoder"], "seed": self.seed0}
         teachers: Dict[str, Stage] = {}
+        if s["warm_start"] is None:
+            if self.teacher_is_warm_start:
+                from ..errors import ConfigError
+
+                raise ConfigError("teacher.from_warm_start needs a warm_start")
+            warm = None
         if self.teacher_is_warm_start:
             # the paper's accounting: the teacher is the checkpoint every student starts from
             warm_key["late_interaction"] = {**li_model, "li_weight": s["teacher"].get("li_weight", 1.0)}
             warm = reg.add("warm-start", warm_key, [self.model_dir("student-hard-warm")],
                            self._train("joint", s["base_model"], self.model_dir("student-hard-warm"), s["warm_start"], self.seed0,
-                                       dev=True, li=warm_key["late_interaction"]), [neg])
+                                       li=warm_key["late_interaction"]), [neg, self.dev_slice])
             teachers["late-interaction"] = warm
         else:
-            warm = reg.add("warm-start", warm_key, [self.model_dir("student-hard-warm")],
-                           self._train("dense", s["base_model"], self.model_dir("student-hard-warm"), s["warm_start"], self.seed0,
-                                       dev=True), [neg])
+            if s["warm_start"] is not None:
+                warm = reg.add("warm-start", warm_key, [self.model_dir("student-hard-warm")],
+                               self._train("dense", s["base_model"], self.model_dir("student-hard-warm"), s["warm_start"], self.seed0),
+                               [neg] + self._selection_deps(s["warm_start"]))
             own = {k: v for k, v in s["teacher"].items() if k not in JOINT_KEYS}
             teachers["late-interaction"] = reg.add("teacher-late-interaction", {**own, **common, "seed": self.seed0},
                                                    [self.model_dir("teacher-li")],
                                                    self._train("late-interaction", s["base_model"], self.model_dir("teacher-li"),
                                                                {k: v for k, v in own.items() if k not in LI_MODEL_KEYS}, self.seed0,
-                                                               li=li_model), [neg])
+                                                               li=li_model), [neg] + self._selection_deps(own))
         if "cross-encoder" in self.labelers:
             ce = {k: v for k, v in s["cross_encoder"].items() if k not in ("max_length", "pooling")}
             teachers["cross-encoder"] = reg.add("teacher-cross-encoder", {**s["cross_encoder"], **common, "seed": self.seed0},
                                                 [self.model_dir("teacher-ce")],
                                                 self._train("cross-encoder", s["base_model"], self.model_dir("teacher-ce"), ce, self.seed0,
                                                             ce_model={k: v for k, v in s["cross_encoder"].items()
-                                                                      if k in ("max_length", "pooling")}), [neg])
+                                                                      if k in ("max_length", "pooling")}),
+                                                [neg] + self._selection_deps(ce))
         self.label_stages: Dict[str, Stage] = {}
-        for labeler in self.labelers:
-            deps = [neg]
+        own = {k: v for k, v in s["labels"].items() if k != "labelers"}  # the list of labelers is not this one's setting
+        pool_stage = None
+        if self.pooled:
+            # the pool: positives, BM25's top and the plain teacher's top non-positives (the teacher labeler's own choice)
+            pool_stage = reg.add("labels.pool", {**own, **common, "labeler": "teacher", "seed": self.seed0}, [self.pool_path],
+                                 self._label("teacher", self.li_teacher_dir, self.pool_path, pool=None),
+                                 [neg, teachers["late-interaction"]])
+        for labeler in self.label_names():
+            deps = [neg] + ([pool_stage] if pool_stage else [])
             teacher_dir = None
             if labeler in ("collective", "teacher"):
                 deps.append(teachers["late-interaction"])
@@ -161,15 +214,27 @@ class Experiment:
             elif labeler == "cross-encoder":
                 deps += [teachers["cross-encoder"], self.bm25_runs[f"{main.name}.train"]]
                 teacher_dir = self.model_dir("teacher-ce")
-            out = self.w / "labels" / f"{labeler}.jsonl"
-            own = {k: v for k, v in s["labels"].items() if k != "labelers"}  # the list of labelers is not this one's setting
+            out = self.labels_path(labeler)
             self.label_stages[labeler] = reg.add(f"labels.{labeler}", {**own, **common, "labeler": labeler, "seed": self.seed0},
-                                                 [out], self._label(labeler, teacher_dir, out), deps)
+                                                 [out], self._label(labeler, teacher_dir, out,
+                                                                    pool=self.pool_path if self.pooled else None), deps)
+        self.temperature_stages: Dict[str, Stage] = {}
+        if s["students"].get("temperature") == "dev":
+            for labeler in self.labelers:
+                if STUDENT_LOSS.get(labeler) == "kd":
+                    grid = s["students"].get("temperature_grid")
+                    self.temperature_stages[labeler] = reg.add(
+                        f"temperature.{labeler}", {"grid": grid, "epsilon": s["students"].get("epsilon", 0.1), **common},
+                        [self.temperature_path(labeler)], self._temperature(labeler), [self.label_stages[labeler], self.dev_slice])
         self.student_stages: Dict[str, Stage] = {}
         for system in ["hard"] + [l for l in self.labelers if l in STUDENT_LOSS and l != "hard"]:
             for seed in s["seeds"]:
                 name = self.student_name(system, seed)
-                deps = [warm, neg] + ([self.label_stages[system]] if STUDENT_LOSS[system] == "kd" else [])
+                deps = [d for d in (warm, neg) if d is not None] + self._selection_deps(s["students"])
+                if STUDENT_LOSS[system] == "kd" or self.pooled:
+                    deps.append(self.label_stages[system])
+                if system in self.temperature_stages:
+                    deps.append(self.temperature_stages[system])
                 # one hold-out (and query subset) per experiment, drawn with the first seed; students of the
                 # first seed always had it, so only the others' keys change
                 held = {} if seed == self.seed0 else {"holdout_seed": self.seed0}
@@ -191,11 +256,79 @@ class Experiment:
                           [dev_run], self._dev_run(student, dev_run), [self.student_stages[student]])
             self.hybrid = reg.add("hybrid-collective", {**s["fusion"], "hits": bm25["hits"]},
                                   [self.run_path("hybrid-collective", d.name) for d in self.datasets],
-                                  self._hybrid(student), [dev, self.bm25_runs[f"{main.name}.train"]]
+                                  self._hybrid(student), [dev, self.dev_slice, self.bm25_runs[f"{main.name}.train"]]
                                   + [self.bm25_runs[f"{d.name}.test"] for d in self.datasets]
                                   + [self.run_stages[f"{student}.{d.name}"] for d in self.datasets])
 
+    def label_names(self) -> List[str]:
+        """The labels files to make: the profile's labelers, and with a pool the hard labels too (the hard
+        student then reads its candidates from the pool like everyone else)."""
+        names = list(self.labelers)
+        if self.pooled and "hard" not in names:
+            names.append("hard")
+        return names
+
+    def _selection_deps(self, settings: Optional[dict]) -> List[Stage]:
+        return list(self.selection_deps) if settings and settings.get("select_every") else []
+
+    def selection_flags(self, settings: Optional[dict]) -> List[str]:
+        """Model selection on the unseen dev slice, re-ranking BM25's top ``selection_depth`` (see the module doc)."""
+        if not settings or not settings.get("select_every"):
+            return []
+        return ["--select-qrels", str(self.dev_unseen_qrels), "--select-run", str(self.run_path("bm25", self.main.name, "train")),
+                "--select-depth", str(self.s.get("selection_depth", 30))]
+
     # ---- stage bodies -----------------------------------------------------------------------------
+    def _dev_slice(self):
+        def run():
+            from ..atomic import atomic_output
+            from ..data.qrels import beir_qrels_text
+            from ..hybrid import unseen_slice
+            from ..training.holdout import is_held_out
+
+            train = self.main.qrels("train")
+            dev = {q: docs for q, docs in train.items() if is_held_out(q, self.s["holdout_fraction"], self.seed0)}
+            if self.s["train_queries_limit"]:
+                from types import SimpleNamespace
+
+                from ..training.holdout import limit_queries
+
+                kept = {e.qid for e in limit_queries([SimpleNamespace(qid=q) for q in train if q not in dev],
+                                                     self.s["train_queries_limit"], self.seed0)}
+                train = {q: docs for q, docs in train.items() if q in kept}
+            else:
+                train = {q: docs for q, docs in train.items() if q not in dev}
+            unseen = unseen_slice(dev, train)
+            for path, qrels in ((self.dev_qrels, dev), (self.dev_unseen_qrels, unseen)):
+                with atomic_output(path) as tmp:
+                    tmp.write_text(beir_qrels_text(qrels))
+            return {"dev_queries": len(dev), "dev_unseen_queries": len(unseen)}
+        return run
+
+    def _temperature(self, labeler: str):
+        def run():
+            from ..atomic import atomic_output
+            from ..data.qrels import read_qrels
+            from ..labeling.labels import read_labels
+            from ..labeling.temperature import DEFAULT_GRID, choose_temperature
+
+            dev = set(read_qrels(self.dev_qrels))
+            rows = read_labels(self.labels_path(labeler))
+            st = self.s["students"]
+            choice = choose_temperature([r for r in rows if r["qid"] not in dev], [r for r in rows if r["qid"] in dev],
+                                        st.get("epsilon", 0.1), st.get("temperature_grid") or DEFAULT_GRID)
+            with atomic_output(self.temperature_path(labeler)) as tmp:
+                tmp.write_text(json.dumps(choice, indent=1))
+            return {"temperature": choice["temperature"], "epsilon_matched": choice["epsilon_matched_temperature"]}
+        return run
+
+    def student_temperature(self, system: str) -> Optional[float]:
+        """The kd temperature a student trains at: the profile's number, or the dev choice."""
+        t = self.s["students"].get("temperature")
+        if t == "dev" and system in self.temperature_stages:
+            return float(json.loads(self.temperature_path(system).read_text())["temperature"])
+        return None if t == "dev" else t
+
     def _bm25_index(self, d: Dataset, out: Path):
         def run():
             from ..lucene.index import IndexConfig, build_bm25_index
@@ -234,7 +367,7 @@ class Experiment:
             flags += ["--max-queries", str(self.s["train_queries_limit"])]
         return flags
 
-    def _train(self, kind: str, init: str, out: Path, settings: dict, seed: int, dev: bool = False, li: Optional[dict] = None,
+    def _train(self, kind: str, init: str, out: Path, settings: dict, seed: int, li: Optional[dict] = None,
                ce_model: Optional[dict] = None):
         def run():
             from .. import train as train_cli
@@ -248,9 +381,8 @@ class Experiment:
                 init_dir = self._joint_init(li)
             elif kind == "cross-encoder":
                 init_dir = self._ce_init(ce_model)
-            argv = self.common_train_flags(seed) + ["--model", kind, "--init", str(init_dir), "--output", str(out)] + settings_flags(settings)
-            if dev:
-                argv += ["--holdout-qrels", str(self.dev_qrels)]
+            argv = (self.common_train_flags(seed) + ["--model", kind, "--init", str(init_dir), "--output", str(out)]
+                    + settings_flags(settings) + self.selection_flags(settings))
             train_cli.main(argv)
             return json.loads((out / "train_config.json").read_text())
         return run
@@ -297,21 +429,28 @@ class Experiment:
         CrossEncoder.build(self.s["base_model"], **model).save(path)
         return path
 
-    def _label(self, labeler: str, teacher_dir: Optional[Path], out: Path):
+    def _label(self, labeler: str, teacher_dir: Optional[Path], out: Path, pool: Optional[Path] = None):
         def run():
             from .. import label as label_cli
 
             lab = self.s["labels"]
             argv = ["--dataset", str(self.main.path), "--labeler", labeler, "--negatives", str(self.negatives), "--output", str(out),
-                    "--device", self.config.device, "--warm-start", str(self.model_dir("student-hard-warm")),
-                    "--bm25-negatives", str(lab["bm25_negatives"]), "--teacher-negatives", str(lab["teacher_negatives"]),
-                    "--teacher-depth", str(lab["teacher_depth"]), "--epsilon", str(lab["epsilon"]),
-                    "--holdout-fraction", str(self.s["holdout_fraction"]), "--seed", str(self.seed0)]
+                    "--device", self.config.device]
+            if self.warm_dir is not None:
+                argv += ["--warm-start", str(self.warm_dir)]
+            if pool is not None:
+                argv += ["--pool", str(pool)]
+            if lab.get("negatives_from"):
+                argv += ["--negatives-from", lab["negatives_from"]]
+            argv += ["--bm25-negatives", str(lab["bm25_negatives"]), "--teacher-negatives", str(lab["teacher_negatives"]),
+                     "--teacher-depth", str(lab["teacher_depth"]), "--epsilon", str(lab["epsilon"]),
+                     "--holdout-fraction", str(self.s["holdout_fraction"]), "--seed", str(self.seed0)]
             argv += settings_flags(lab["prf"])
             if self.s["train_queries_limit"]:
                 argv += ["--max-queries", str(self.s["train_queries_limit"])]
             if teacher_dir is not None:
-                argv += ["--teacher", str(teacher_dir), "--run", str(self.run_path(f"labeler-{labeler}", self.main.name, "train"))]
+                name = "pool" if out == self.pool_path else labeler
+                argv += ["--teacher", str(teacher_dir), "--run", str(self.run_path(f"labeler-{name}", self.main.name, "train"))]
             if labeler in ("collective", "teacher"):  # one token index of the teacher, shared by both labelers
                 argv += ["--index", str(self.w / "labels" / "late-interaction.token-index")]
             if labeler == "cross-encoder":
@@ -325,12 +464,16 @@ class Experiment:
             from .. import train as train_cli
 
             loss = STUDENT_LOSS[system]
-            argv = self.common_train_flags(seed) + ["--init", str(self.model_dir("student-hard-warm")),
-                                                     "--output", str(self.model_dir(name)), "--loss", loss]
-            if loss == "kd":
+            init = self.warm_dir if self.warm_dir is not None else self.sized_base()
+            argv = self.common_train_flags(seed) + ["--init", str(init), "--output", str(self.model_dir(name)), "--loss", loss]
+            if loss == "kd" or self.pooled:  # with a pool, hard and uniform students read it from their labels file
                 i = argv.index("--negatives")
-                argv[i:i + 2] = ["--labels", str(self.w / "labels" / f"{system}.jsonl")]
-            train_cli.main(argv + settings_flags(self.s["students"]))
+                argv[i:i + 2] = ["--labels", str(self.labels_path(system))]
+            students = {k: v for k, v in self.s["students"].items() if k not in ("temperature", "temperature_grid")}
+            temperature = self.student_temperature(system)
+            if temperature is not None:
+                students["temperature"] = temperature
+            train_cli.main(argv + settings_flags(students) + self.selection_flags(students))
             return json.loads((self.model_dir(name) / "train_config.json").read_text())
         return run
 

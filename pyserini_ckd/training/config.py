@@ -34,6 +34,8 @@ class TrainConfig:
     precision: str = "auto"  # auto: bf16 on CUDA, fp32 on the CPU
     device: str = "auto"
     max_grad_norm: float = 1.0
+    max_length: Optional[int] = None  # dense: cut training passages and queries at N tokens; the saved model keeps its own
+    select_every: Optional[int] = None  # with held-out queries: score them every N steps, keep the best step (0 included)
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
@@ -46,6 +48,9 @@ class TrainConfig:
         if self.batch_size % self.grad_accumulation:
             raise ConfigError("batch-size must be a multiple of grad-accumulation")
         require_positive(self, "learning_rate", "temperature", "student_temperature", "max_grad_norm")
+        for name in ("max_length", "select_every"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
+                raise ConfigError(f"{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.steps is not None and self.steps <= 0:
             raise ConfigError(f"steps must be positive, got {self.steps}")
         if self.epochs <= 0:

@@ -32,7 +32,7 @@ class TrainingQuery:
     qid: str
     text: str
     positives: List[str]
-    candidates: List[str]  # non-positive candidates, best first
+    candidates: List[str]  # non-positive candidates: BM25's best first, or a labels file's order (its pool's)
     scores: Dict[str, float] = field(default_factory=dict)  # teacher's raw scores (positives included)
 
 
@@ -67,7 +67,9 @@ def from_labels(path: Union[str, Path], queries: Mapping[str, Query], known_docs
         missing = [d for d in positives if d not in scores]
         if missing:
             raise InputError(path, number, f"positive {missing[0]!r} has no teacher score among the candidates")
-        others = [d for d, _ in sorted(candidates, key=lambda c: -c[1]) if d not in pos]
+        # the file's order, not the teacher's: with --pool every labeler's file lists the same candidates in the same
+        # order, so hard, uniform and kd students draw the same negatives (the labels differ, not the groups)
+        others = [d for d, _ in candidates if d not in pos]
         out.append(TrainingQuery(qid, queries[qid].text, positives, others, scores))
     if not out:
         raise InputError(path, None, "no labels")

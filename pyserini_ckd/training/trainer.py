@@ -12,6 +12,10 @@ Checkpoints (weights, optimizer, scheduler, RNG, step) go to ``OUTPUT.checkpoint
 ``checkpoint_every`` steps and at the end; ``resume=True`` continues from the newest one and ends where
 the uninterrupted run would have. The final model is written to ``OUTPUT`` (atomically) with
 ``train_log.jsonl``, ``loss.png`` and ``train_config.json``.
+
+With a :class:`~.selection.SelectionSet` and ``select_every`` N, the held-out queries are scored before the
+first step and every N steps (and after the last); the weights of the best step are what ``OUTPUT`` gets, and
+``train_config.json`` records every score and the chosen step (:mod:`.selection`).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from .data import Batch, TrainingQuery, build_batch, epoch_order, sample_group
 from ..slowdown import pause
 from .log import plot_loss, read_log, truncate_log
 from .losses import hard_targets, kd_targets, soft_cross_entropy, uniform_targets
+from .selection import MEASURE, SelectionSet
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +63,11 @@ def batch_targets(batch: Batch, config: TrainConfig) -> torch.Tensor:
 
 class Trainer:
     def __init__(self, config: TrainConfig, queries: List[TrainingQuery], passages: Mapping[str, str],
-                 model: Optional[DenseEncoder] = None) -> None:
+                 model: Optional[DenseEncoder] = None, selection: Optional[SelectionSet] = None) -> None:
         if not queries:
             raise ConfigError("no training queries")
+        if (selection is None) != (config.select_every is None):
+            raise ConfigError("model selection needs both held-out queries (--select-qrels) and --select-every")
         prepare_parent(config.output)  # fail before any work if the output cannot be written
         self.config = config
         self.queries = queries
@@ -77,6 +84,21 @@ class Trainer:
             raise ConfigError(f"batch-size / grad-accumulation ({micro}) must be a multiple of the number of processes ({self.world})")
         torch.manual_seed(config.seed)
         self.model = (model or DenseEncoder.load(config.init)).to(self.device).train()
+        self.saved_encoder_config = None
+        if config.max_length:
+            if not isinstance(self.model, DenseEncoder):
+                raise ConfigError("max-length applies to the dense student (teachers have their own lengths)")
+            import dataclasses
+
+            c = self.model.config
+            self.saved_encoder_config = c
+            self.model.config = dataclasses.replace(c, passage_max_length=min(c.passage_max_length, config.max_length),
+                                                    query_max_length=min(c.query_max_length, config.max_length))
+        self.selection = selection
+        if selection is not None and self.world > 1:
+            raise ConfigError("model selection runs in one process (no torchrun)")
+        self.history: Dict[int, float] = {}  # step -> held-out score
+        self.best: Optional[tuple] = None  # (step, score, state on the CPU)
         for name, param in self.model.backbone.named_parameters():
             if name.startswith("pooler."):  # BERT's pooler is not part of the embedding: keep it out of DDP
                 param.requires_grad_(False)
@@ -118,7 +140,8 @@ class Trainer:
             state = {"step": step, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                      "scheduler": self.scheduler.state_dict(), "rng_cpu": torch.get_rng_state(),
                      "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                     "config": self.config.to_json(), "elapsed": self.elapsed}
+                     "config": self.config.to_json(), "elapsed": self.elapsed,
+                     "selection": {"history": self.history, "best": self.best}}
             with atomic_output(self.checkpoints / f"step-{step}", directory=True) as tmp:
                 torch.save(state, tmp / STATE_NAME)
             for old in self._checkpoint_dirs()[:-self.config.keep_checkpoints]:
@@ -138,6 +161,8 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng_cpu"])
         self.elapsed = float(state.get("elapsed", 0.0))
+        selection = state.get("selection") or {}
+        self.history, self.best = dict(selection.get("history", {})), selection.get("best")
         if state.get("rng_cuda") is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
         if self.rank == 0:
@@ -218,6 +243,20 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         return total
 
+    # ---- model selection --------------------------------------------------------------------------
+    def _select(self, step: int) -> None:
+        """Score the held-out queries at ``step``; keep a CPU copy of the weights when they are the best so far."""
+        from .selection import evaluate
+
+        value = evaluate(self.model, self.selection, self.passages)
+        self.history[step] = round(value, 6)
+        logger.info("step %d: held-out %s %.4f", step, MEASURE, value)
+        if self.best is None or value > self.best[1]:
+            self.best = (step, value, {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()})
+
+    def _selection_due(self, step: int) -> bool:
+        return self.selection is not None and (step % self.config.select_every == 0 or step == self.total_steps)
+
     # ---- the loop -------------------------------------------------------------------------------
     def train(self, resume: bool = False) -> Path:
         try:
@@ -240,6 +279,8 @@ class Trainer:
             self.log_path.touch()
         if self.world > 1:
             dist.barrier()
+        if self.selection is not None and start == 0:
+            self._select(0)  # the starting model is a candidate
         bar = tqdm(total=self.total_steps, initial=start, desc=f"train {self.config.loss}", unit="step", disable=self.rank != 0)
         with open(self.log_path, "a") if self.rank == 0 else nullcontext() as log:
             for step in range(start, self.total_steps):
@@ -256,6 +297,8 @@ class Trainer:
                     log.flush()
                     bar.set_postfix(loss=f"{loss:.4f}", ex_s=f"{rate:.1f}")
                 bar.update(1)
+                if self._selection_due(step + 1):
+                    self._select(step + 1)
                 if (step + 1) % self.config.checkpoint_every == 0 or step + 1 == self.total_steps:
                     self._save_checkpoint(step + 1)
         bar.close()
@@ -271,6 +314,15 @@ class Trainer:
         summary = {"config": self.config.to_json(), "steps": self.total_steps, "queries": len(self.queries),
                    "device": str(self.device), "processes": self.world, "train_seconds": round(self.elapsed, 2),
                    "examples_per_s_median": sorted(rates)[len(rates) // 2] if rates else None}
+        if self.selection is not None and self.best is not None:
+            summary["selection"] = {"measure": MEASURE, "queries": len(self.selection), "every": self.config.select_every,
+                                    "history": {str(k): v for k, v in sorted(self.history.items())},
+                                    "chosen_step": self.best[0], "chosen_score": round(self.best[1], 6)}
+            if self.best[0] != self.total_steps:
+                self.model.load_state_dict(self.best[2])
+                logger.info("keeping step %d (held-out %s %.4f)", self.best[0], MEASURE, self.best[1])
+        if self.saved_encoder_config is not None:
+            self.model.config = self.saved_encoder_config  # the saved folder keeps the model's own lengths
 
         def extra(tmp: Path) -> None:
             shutil.copy(self.log_path, tmp / "train_log.jsonl")

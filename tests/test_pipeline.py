@@ -132,7 +132,7 @@ def test_compare_design_one_pool_dev_temperature_and_selection(env, tmp_path):
     root, config = env
     settings = json.loads(config.read_text())
     settings.update(seeds=[1], warm_start=None, selection_depth=5)
-    settings["labels"] = {**settings["labels"], "labelers": ["collective", "uniform"], "pool": True}
+    settings["labels"] = {**settings["labels"], "labelers": ["collective", "teacher", "uniform"], "pool": True}
     settings["teacher"] = {**settings["teacher"], "select_every": 1}
     settings["students"] = {**settings["students"], "temperature": "dev", "temperature_grid": [0.25, 4.0], "select_every": 1,
                             "max_length": 16}
@@ -142,7 +142,7 @@ def test_compare_design_one_pool_dev_temperature_and_selection(env, tmp_path):
     pipeline_cli.main(["--dataset", str(root / "data" / "tiny"), "--workdir", str(w), "--profile", "compare-cpu",
                        "--config", str(path), "--transfer"])
     pool = {r["qid"]: [c["docid"] for c in r["candidates"]] for r in read_labels(w / "labels" / "pool.jsonl")}
-    for labeler in ("collective", "uniform", "hard"):  # every labeler scores exactly the pool's candidates
+    for labeler in ("collective", "teacher", "uniform", "hard"):  # every labeler scores exactly the pool's candidates
         assert {r["qid"]: [c["docid"] for c in r["candidates"]] for r in read_labels(w / "labels" / f"{labeler}.jsonl")} == pool
     choice = json.loads((w / "labels" / "collective.temperature.json").read_text())
     assert choice["temperature"] in [row["temperature"] for row in choice["table"]] and choice["dev_queries"] > 0
@@ -157,3 +157,14 @@ def test_compare_design_one_pool_dev_temperature_and_selection(env, tmp_path):
     assert kd["temperature"] == choice["temperature"] and kd["max_length"] == 16
     assert json.loads((w / "models" / "student-hard" / "pyserini_ckd.json").read_text())["passage_max_length"] == 32
     assert "selection" in json.loads((w / "models" / "teacher-li" / "train_config.json").read_text())
+    results = json.loads((w / "results.json").read_text())
+    delta = results["results"]["student-collective"]["tiny"]["test"]["delta_vs_zeroshot"]
+    assert delta["ci95"][0] <= delta["mean"] <= delta["ci95"][1]
+    audit = results["label_audit"]
+    assert set(audit) == {"collective", "teacher", "uniform", "hard"} and audit["hard"]["positive_mass"] == 1.0
+    assert audit["collective"]["temperature"] == choice["temperature"]
+    assert 0 <= audit["collective"]["expansion"]["target_total_variation"] <= 1
+    assert results["selection"]["student-collective"]["of"] == 2
+    report = (w / "report.md").read_text()
+    for section in ("## Five views", "## Label audit", "## Temperatures chosen", "## Steps kept"):
+        assert section in report

@@ -194,3 +194,30 @@ def temperature_for_off_positive(records: Sequence[Mapping], target: float, low:
         else:
             hi = mid
     return float(math.exp((lo + hi) / 2))
+
+
+def expansion_effect(expanded: Sequence[Mapping], plain: Sequence[Mapping], temperature: float) -> Optional[dict]:
+    """How much of the collective labels comes from the expansion: the same candidates scored by the expanded
+    query (collective) and by the plain one (teacher), on the rows both files share with equal candidates.
+
+    Per row: the mean score shift mean_j (t^exp_j - t_j); the total variation between the two training
+    targets, TV = 1/2 sum_j |y^exp_j - y_j| at ``temperature`` (0: the expansion changes nothing the student
+    sees, 1: disjoint targets); and whether the top unlabelled candidate changes."""
+    by_qid = {r["qid"]: r for r in plain}
+    shifts, tvs, changed = [], [], []
+    for r in expanded:
+        p = by_qid.get(r["qid"])
+        if p is None or [c["docid"] for c in p["candidates"]] != [c["docid"] for c in r["candidates"]]:
+            continue
+        a = np.array([c["score"] for c in r["candidates"]], dtype=np.float64)
+        b = np.array([c["score"] for c in p["candidates"]], dtype=np.float64)
+        shifts.append(float(np.mean(a - b)))
+        tvs.append(0.5 * float(np.abs(row_targets(r, temperature, False) - row_targets(p, temperature, False)).sum()))
+        positives = set(r["positives"])
+        others = [i for i, c in enumerate(r["candidates"]) if c["docid"] not in positives]
+        if others:
+            changed.append(float(max(others, key=lambda i: a[i]) != max(others, key=lambda i: b[i])))
+    if not shifts:
+        return None
+    return {"rows": len(shifts), "mean_score_shift": _mean(shifts), "target_total_variation": _mean(tvs),
+            "top_unlabelled_changed": _mean(changed)}

@@ -2,14 +2,16 @@
 
     python -m pyserini_ckd.inspect_labels --labels LABELS --dataset D --qid Q [--top 10]
     python -m pyserini_ckd.inspect_labels --stats --labels L1 [L2 ...] [--temperature 0.25] \
-        [--hidden QRELS] [--runs RUN1 [RUN2 ...]] [--json OUT]
+        [--hidden QRELS] [--runs RUN1 [RUN2 ...]] [--plain TEACHER_LABELS] [--json OUT]
 
 One query: its expansion tokens with weights, and its top candidates by score with their sources and
 whether they are labelled positives. ``--stats``: per file, what the targets at the training temperature
 teach (mass on labelled positives, off-positive mass and its sources, rows where an unlabelled candidate
 outscores a positive); with ``--hidden QRELS`` (fuller judgments of the same queries) the mass on relevant
 passages the labels hide, those passages in the candidate pool (false negatives for hard labels), and with
-``--runs`` (each labeler's ranking of the queries, in the order of ``--labels``) their recall at 10 and 100.
+``--runs`` (each labeler's ranking of the queries, in the order of ``--labels``) their recall at 10 and 100;
+with ``--plain`` (the plain teacher's labels of the same pool) how far each file's targets move from the
+plain teacher's (the expansion's share of collective labels).
 The maths: :mod:`pyserini_ckd.labeling.audit`.
 """
 
@@ -40,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(compares labelers whose scores spread differently at equal softness)")
     p.add_argument("--hidden", help="--stats: fuller qrels of the same queries (file or DATASET:SPLIT)")
     p.add_argument("--runs", type=Path, nargs="+", help="--stats with --hidden: each labeler's TREC ranking, as --labels")
+    p.add_argument("--plain", type=Path, help="--stats: the plain teacher's labels of the same pool (label --pool); each "
+                                              "file gets how far its targets move from those (the expansion's share)")
     p.add_argument("--json", type=Path, help="--stats: also write the figures as JSON")
     return p
 
@@ -47,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 def stats(args: argparse.Namespace) -> dict:
     from .data.datasets import load_qrels_spec
     from .data.runs import read_run
-    from .labeling.audit import (PROBABILITY_LABELERS, audit_file, labeler_of, paired_hidden_mass_p, summarise,
-                                 temperature_for_off_positive)
+    from .labeling.audit import (PROBABILITY_LABELERS, audit_file, expansion_effect, labeler_of, paired_hidden_mass_p,
+                                 summarise, temperature_for_off_positive)
     from .labeling.labels import read_labels
 
     if args.temperature <= 0:
@@ -56,6 +60,7 @@ def stats(args: argparse.Namespace) -> dict:
     if args.runs and (not args.hidden or len(args.runs) != len(args.labels)):
         raise ConfigError("--runs needs --hidden and one run per labels file, in the same order")
     hidden = load_qrels_spec(args.hidden) if args.hidden else None
+    plain = read_labels(args.plain) if args.plain else None
     out, audits = {}, {}
     for i, path in enumerate(args.labels):
         labeler = labeler_of(path)
@@ -73,6 +78,8 @@ def stats(args: argparse.Namespace) -> dict:
             temperature = temperature_for_off_positive(records, args.match_off_positive)
         audits[name] = audit_file(records, labeler, temperature, hidden, run)
         out[name] = {"file": str(path), "temperature": round(temperature, 4), **summarise(audits[name])}
+        if plain is not None and labeler not in PROBABILITY_LABELERS and Path(path).resolve() != Path(args.plain).resolve():
+            out[name]["expansion"] = expansion_effect(records, plain, temperature)
     if hidden is not None and len(audits) > 1:
         names = list(audits)
         for name in names[1:]:
@@ -97,6 +104,11 @@ def format_stats(figures: dict, temperature: float) -> str:
         lines.append(f"| {name} | {f['rows']} | {f['temperature']} | " + " | ".join(cells)
                      + f" | {src.get('bm25')} / {src.get('teacher')} / {src.get('bm25+teacher')} / {src.get('other')} |")
     for name, f in figures.items():
+        if f.get("expansion"):
+            e = f["expansion"]
+            lines.append(f"{name} against the plain teacher on {e['rows']} shared rows: mean score shift {e['mean_score_shift']}, "
+                         f"target total variation {e['target_total_variation']}, top unlabelled candidate changed in "
+                         f"{e['top_unlabelled_changed']} of rows")
         for k, v in f.items():
             if k.startswith("p_hidden_mass_vs_"):
                 lines.append(f"hidden mass, {name} vs {k[len('p_hidden_mass_vs_'):]}: paired t-test p = {v:.3g}" if v is not None else "")

@@ -77,7 +77,7 @@ def test_stats_cli_with_hidden_qrels_and_runs(tmp_path, capsys):
         runs.append(run)
     out = tmp_path / "stats.json"
     inspect_cli.main(["--stats", "--labels", str(labels["teacher"]), str(labels["collective"]), "--temperature", "0.5",
-                      "--hidden", str(hidden), "--runs", *map(str, runs), "--json", str(out)])
+                      "--hidden", str(hidden), "--runs", *map(str, runs), "--plain", str(labels["teacher"]), "--json", str(out)])
     printed = capsys.readouterr().out
     figures = json.loads(out.read_text())
     assert set(figures) == {"teacher", "collective"} and "| collective | 2 |" in printed
@@ -86,6 +86,28 @@ def test_stats_cli_with_hidden_qrels_and_runs(tmp_path, capsys):
     assert t["hidden_recall@10"] == pytest.approx((1.0 + 0.5) / 2)
     # collective puts d5/d3 (hidden in q1, not in q2) at the top: more hidden mass on q1, less on q2
     assert figures["collective"]["hidden_mass"] != t["hidden_mass"] and "p_hidden_mass_vs_teacher" in figures["collective"]
+    # against the plain teacher on the same candidates: scores [1, 2, 1.5, 0] -> [1, 1, 3, 0], top unlabelled d6 -> d5
+    e = figures["collective"]["expansion"]
+    assert e["rows"] == 2 and e["mean_score_shift"] == pytest.approx(0.125) and e["top_unlabelled_changed"] == 1.0
+    assert "expansion" not in t and "target total variation" in printed
+
+
+def test_expansion_effect_and_dev_temperature_by_hand():
+    from pyserini_ckd.labeling.audit import expansion_effect
+    from pyserini_ckd.labeling.temperature import choose_temperature, dev_nll
+
+    plain = dict(RECORD, candidates=[dict(c, score=s) for c, s in zip(RECORD["candidates"], [1.0, 2.0, 1.5, 0.0])])
+    same = expansion_effect([plain], [plain], 0.5)
+    assert same == {"rows": 1, "mean_score_shift": 0.0, "target_total_variation": 0.0, "top_unlabelled_changed": 0.0}
+    other = dict(RECORD, candidates=list(reversed(plain["candidates"])))
+    assert expansion_effect([other], [plain], 0.5) is None  # different candidate lists are not compared
+    # NLL(T) = -log softmax(t / T)[positive]; T = 1: -(1 - log(e + e^2 + e^1.5 + 1))
+    z = math.log(math.e + math.e ** 2 + math.e ** 1.5 + 1)
+    assert dev_nll([plain], 1.0) == pytest.approx(z - 1.0)
+    choice = choose_temperature([plain], [plain], 0.0, grid=[0.25, 1.0, 100.0])
+    assert [row["temperature"] for row in choice["table"]] == [0.25, 1.0, 100.0]
+    assert choice["temperature"] == min(choice["table"], key=lambda r: r["dev_nll"])["temperature"]
+    assert choice["uniform_nll"] == pytest.approx(math.log(4), abs=1e-5)
 
 
 def test_stats_bad_input(tmp_path, capsys):

@@ -202,3 +202,26 @@ def test_retrained_teacher_in_the_same_folder_gets_a_new_index(setup, tmp_path):
     stale, _ = _label(setup, "teacher", tmp_path / "c.jsonl", ["--teacher", str(teacher), "--index", str(index)])
     fresh, _ = _label(setup, "teacher", tmp_path / "d.jsonl", ["--teacher", str(teacher), "--index", str(tmp_path / "new-index")])
     assert stale == fresh != first
+
+
+def test_one_pool_for_every_labeler_and_plain_teacher_negatives(setup, tmp_path, capsys):
+    """--pool: every labeler scores exactly the pool's candidates, in its order; without a pool the collective
+    labeler takes its teacher negatives from the plain ranking (the authors' choice) unless told otherwise."""
+    root, data, neg, li = setup
+    pool, _ = _label(setup, "teacher", tmp_path / "pool.jsonl", ["--teacher", str(li)])
+    order = {r["qid"]: [c["docid"] for c in r["candidates"]] for r in pool}
+    for labeler, extra in (("collective", ["--teacher", str(li)]), ("hard", []), ("uniform", [])):
+        records, meta = _label(setup, labeler, tmp_path / f"{labeler}.jsonl", [*extra, "--pool", str(tmp_path / "pool.jsonl")])
+        assert {r["qid"]: [c["docid"] for c in r["candidates"]] for r in records} == order and meta["pool"].endswith("pool.jsonl")
+    rescored, _ = _label(setup, "teacher", tmp_path / "again.jsonl", ["--teacher", str(li), "--pool", str(tmp_path / "pool.jsonl")])
+    assert rescored == pool
+    plain, _ = _label(setup, "collective", tmp_path / "c-plain.jsonl", ["--teacher", str(li)])
+    assert {r["qid"]: [c["docid"] for c in r["candidates"]] for r in plain} == order  # same negatives as the plain teacher
+    expanded, meta = _label(setup, "collective", tmp_path / "c-exp.jsonl", ["--teacher", str(li), "--negatives-from", "expanded"])
+    assert meta["settings"]["negatives_from"] == "expanded"
+    (tmp_path / "short.jsonl").write_text((tmp_path / "pool.jsonl").read_text().splitlines()[0] + "\n")
+    from conftest import assert_clean_failure
+
+    assert_clean_failure(label_cli.main, ["--dataset", str(data), "--labeler", "hard", "--pool", str(tmp_path / "short.jsonl"),
+                                          "--output", str(tmp_path / "x.jsonl")], capsys, "has no candidates in the pool",
+                         outputs=[tmp_path / "x.jsonl"])

@@ -166,3 +166,26 @@ def test_pipeline_passes_one_holdout_seed(tmp_path):
     for seed in (7, 8):
         flags = exp.common_train_flags(seed)
         assert flags[flags.index("--holdout-seed") + 1] == "7" and flags[flags.index("--seed") + 1] == str(seed)
+
+
+def test_model_selection_keeps_the_best_step(tiny_model, tmp_path):
+    """Held-out queries scored at steps 0, 2, 4, 6: the saved weights are those of the best step (here the start,
+    since a learning rate of 0.5 wrecks the tiny model), and train_config.json records every score."""
+    from pyserini_ckd.training.selection import SelectionSet, evaluate
+
+    queries = [TrainingQuery("q1", "does aspirin prevent heart attack", ["d1"], ["d5", "d6", "d2", "d4"]),
+               TrainingQuery("q2", "what raises blood pressure", ["d7"], ["d6", "d3", "d4", "d1"])]
+    held = SelectionSet({"q4": "cholesterol lowering drugs"}, {"q4": ["d1", "d2", "d5", "d8"]}, {"q4": {"d2": 1}})
+    config = TrainConfig(output=tmp_path / "s", loss="hard", group_size=3, batch_size=2, steps=6, learning_rate=0.5,
+                         warmup_ratio=0.0, select_every=2, max_length=8)
+    start = evaluate(DenseEncoder.load(tiny_model), held, PASSAGES)
+    Trainer(config, queries, PASSAGES, model=DenseEncoder.load(tiny_model), selection=held).train()
+    sel = json.loads((tmp_path / "s" / "train_config.json").read_text())["selection"]
+    assert set(sel["history"]) == {"0", "2", "4", "6"} and sel["history"]["0"] == pytest.approx(start, abs=1e-6)
+    best = max(sel["history"].values())
+    assert sel["chosen_score"] == pytest.approx(best) and sel["history"][str(sel["chosen_step"])] == pytest.approx(best)
+    assert evaluate(DenseEncoder.load(tmp_path / "s"), held, PASSAGES) == pytest.approx(best, abs=1e-6)
+    if sel["chosen_step"] == 0:
+        _assert_same_weights(tmp_path / "s", Path(tiny_model))
+    # the saved folder keeps the model's own length, not the training cut
+    assert DenseEncoder.load(tmp_path / "s").config.passage_max_length == DenseEncoder.load(tiny_model).config.passage_max_length

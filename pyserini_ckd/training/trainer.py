@@ -248,7 +248,14 @@ class Trainer:
         """Score the held-out queries at ``step``; keep a CPU copy of the weights when they are the best so far."""
         from .selection import evaluate
 
-        value = evaluate(self.model, self.selection, self.passages)
+        training_config = self.model.config if self.saved_encoder_config is not None else None
+        if training_config is not None:  # judge the model as it will be saved and used, not at the training cut
+            self.model.config = self.saved_encoder_config
+        try:
+            value = evaluate(self.model, self.selection, self.passages)
+        finally:
+            if training_config is not None:
+                self.model.config = training_config
         self.history[step] = round(value, 6)
         logger.info("step %d: held-out %s %.4f", step, MEASURE, value)
         if self.best is None or value > self.best[1]:

@@ -4,7 +4,7 @@
 
     python -m pyserini_ckd.interpolate --start minilm --model W/student --output W/student-wise --lambda 0.5
     python -m pyserini_ckd.interpolate --start minilm --model W/student --output W/student-wise \\
-        --dataset DATA --qrels W/qrels-dev.tsv [--lambdas 0 0.25 0.5 0.75 1] [--unseen-from DATA:train]
+        --dataset DATA --qrels W/qrels-dev.tsv [--lambdas 0 0.25 0.5 0.75 1] [--unseen-from DATA:train] [--rerank RUN]
 
 With ``--qrels`` (held-out training queries, never test) lambda is chosen from the grid by nDCG@10 of exact
 dense search over the corpus; ``--unseen-from`` keeps only the held-out queries none of whose relevant
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .cli import run_cli
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", help="with --qrels: the corpus and queries")
     p.add_argument("--qrels", help="held-out queries' qrels to choose lambda on (file or DATASET:SPLIT; never test)")
     p.add_argument("--unseen-from", help="keep only held-out queries whose relevant passages this qrels spec never marks")
+    p.add_argument("--rerank", type=Path, help="with --qrels: judge each lambda by re-ranking this run's top --depth "
+                                               "documents of the held-out queries (the trainer's model selection) "
+                                               "instead of searching the whole corpus")
+    p.add_argument("--depth", type=int, default=30, help="with --rerank: candidates per query")
     p.add_argument("--device", default="cpu")
     return p
 
@@ -71,8 +75,20 @@ def _run(args: argparse.Namespace) -> None:
             qrels = unseen_slice(qrels, load_qrels_spec(args.unseen_from, dataset))
         queries = {q: dataset.queries[q] for q in qrels if q in dataset.queries}
         passages = {d: doc.contents for d, doc in dataset.corpus.items()}
-        lam, grid = choose_lambda(start, trained, passages, queries, qrels, args.lambdas or DEFAULT_GRID)
-        record.update({"qrels": args.qrels, "unseen_from": args.unseen_from, "queries": len(queries), "grid": grid})
+        selection = None
+        if args.rerank:
+            from .data.runs import read_run
+            from .training.selection import SelectionSet
+
+            run = read_run(args.rerank)
+            missing = [q for q in queries if q not in run]
+            if missing:
+                raise InputError(args.rerank, None, f"held-out query {missing[0]!r} has no candidates in the run")
+            selection = SelectionSet({q: queries[q].text for q in queries}, {q: [h.docid for h in run[q][:args.depth]] for q in queries},
+                                     {q: qrels[q] for q in queries})
+        lam, grid = choose_lambda(start, trained, passages, queries, qrels, args.lambdas or DEFAULT_GRID, selection=selection)
+        record.update({"qrels": args.qrels, "unseen_from": args.unseen_from, "queries": len(queries), "grid": grid,
+                       "judged_by": f"re-ranking the top {args.depth} of {args.rerank}" if args.rerank else "exact search"})
         for row in grid:
             logger.info("lambda %.2f: nDCG@10 %.4f on %d held-out queries", row["lambda"], row["nDCG@10"], len(queries))
     record["lambda"] = lam

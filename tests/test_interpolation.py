@@ -47,3 +47,11 @@ def test_fixed_and_chosen_lambda(tmp_path, tiny_dataset, capsys):
     line = run_cli_expect_error(interpolate_cli.main, ["--start", str(a), "--model", str(b), "--output", str(tmp_path / "x"),
                                                       "--dataset", str(tiny_dataset), "--qrels", f"{tiny_dataset}:test"], capsys)
     assert "never on a test split" in line and not (tmp_path / "x").exists()
+    # judged by re-ranking a run's top candidates (the trainer's model selection) instead of searching the corpus
+    run = tmp_path / "bm25.trec"
+    run.write_text("".join(f"{q} Q0 d{i} {i} {10 - i}.0 bm25\n" for q in ("q1", "q2", "q4") for i in range(1, 9)))
+    reranked = tmp_path / "reranked"
+    interpolate_cli.main(["--start", str(a), "--model", str(b), "--output", str(reranked), "--dataset", str(tiny_dataset),
+                          "--qrels", f"{tiny_dataset}:train", "--lambdas", "0", "1", "--rerank", str(run), "--depth", "4"])
+    record = json.loads((reranked / "interpolation.json").read_text())
+    assert record["judged_by"].startswith("re-ranking the top 4") and len(record["grid"]) == 2

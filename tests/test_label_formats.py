@@ -93,7 +93,7 @@ def test_bad_imports_fail_cleanly(setup, capsys):
     assert_clean_failure(label_cli.main, ["--dataset", data, "--import", "msmarco", bad, "--output", out], capsys,
                          "unknown format 'msmarco'", [out])
     assert_clean_failure(label_cli.main, ["--dataset", data, "--output", out], capsys,
-                         "--labeler and --negatives are required", [out])
+                         "--labeler and --negatives (or --pool) are required", [out])
 
 
 def test_a_nan_teacher_score_stops_training(setup, tiny_model, capsys):

@@ -7,7 +7,9 @@ model's). lambda = 1 is the trained model, 0 the start. Fine-tuning on a few hun
 retriever towards what those queries share; part of the way back keeps what the start knew about other
 questions (Wortsman et al., 2022, "Robust fine-tuning of zero-shot models"). ``choose_lambda`` picks
 lambda on held-out queries (never test): each model of the grid encodes the corpus, searches the
-queries exactly and is scored by nDCG@10; the best wins, ties to the larger lambda.
+queries exactly and is scored by nDCG@10; the best wins, ties to the larger lambda. Given a
+:class:`~.selection.SelectionSet` instead, each model re-ranks the held-out queries' fixed candidate lists
+(the trainer's model selection, :mod:`.selection`; |Q| x depth passages per lambda instead of the corpus).
 """
 
 from __future__ import annotations
@@ -47,18 +49,25 @@ def interpolated_model(start, trained, lam: float):
 
 
 def choose_lambda(start, trained, passages: Mapping[str, str], queries: Mapping[str, Query], qrels: Qrels,
-                  grid: Sequence[float] = DEFAULT_GRID, batch_size: int = 32, hits: int = 100) -> Tuple[float, List[dict]]:
-    """The grid's best lambda by nDCG@10 of exact dense search on ``queries`` (judged by ``qrels``)."""
+                  grid: Sequence[float] = DEFAULT_GRID, batch_size: int = 32, hits: int = 100,
+                  selection=None) -> Tuple[float, List[dict]]:
+    """The grid's best lambda by nDCG@10 of exact dense search on ``queries`` (judged by ``qrels``), or of
+    re-ranking ``selection``'s candidate lists when it is given."""
     from ..dense.search import exact_search
     from ..evaluation import evaluate_run
 
-    if not queries:
+    if not queries and selection is None:
         raise ConfigError("no held-out queries to choose lambda on")
     docids = list(passages)
     texts = [passages[d] for d in docids]
     table = []
     for lam in sorted(set(grid)):
         model = interpolated_model(start, trained, lam)
+        if selection is not None:
+            from .selection import evaluate
+
+            table.append({"lambda": lam, "nDCG@10": round(evaluate(model, selection, passages), 4)})
+            continue
         vectors = model.encode(texts, kind="passage", batch_size=batch_size)
         run = exact_search(model, vectors, docids, queries, hits)
         table.append({"lambda": lam, "nDCG@10": round(evaluate_run(run, qrels, ["nDCG@10"]).aggregates["nDCG@10"], 4)})

@@ -19,8 +19,10 @@ Options that make the labeler comparison fair (the ``compare-cpu`` profile uses 
 - ``students.temperature: "dev"``: each teacher labeler's temperature is chosen on the dev rows of its labels
   (:mod:`pyserini_ckd.labeling.temperature`), recorded in ``W/labels/LABELER.temperature.json``;
 - ``select_every`` in a model's training settings: the trainer scores the dev queries whose relevant
-  documents no training query has (``W/D/qrels-dev-unseen.tsv``) every N steps, re-ranking BM25's top
-  ``selection_depth``, and keeps the best step (the start included; :mod:`pyserini_ckd.training.selection`);
+  documents no training query has (``W/D/qrels-dev-unseen.tsv``; the whole dev slice when fewer than
+  ``fusion.min_tuning_queries`` are unseen: ``W/D/qrels-select.tsv`` holds the choice) every N steps,
+  re-ranking BM25's top ``selection_depth``, and keeps the best step (the start included;
+  :mod:`pyserini_ckd.training.selection`);
 - ``warm_start: null``: no hard-label warm start; students start from the base model.
 """
 
@@ -112,6 +114,11 @@ class Experiment:
         return self.w / self.main.name / "qrels-dev-unseen.tsv"
 
     @property
+    def selection_qrels(self) -> Path:
+        """The queries model selection judges on: the unseen dev slice, or all dev queries if it is too small."""
+        return self.w / self.main.name / "qrels-select.tsv"
+
+    @property
     def pooled(self) -> bool:
         """``labels.pool``: every labeler scores the plain teacher's pool (``W/labels/pool.jsonl``)."""
         return bool(self.s["labels"].get("pool", False))
@@ -161,7 +168,8 @@ class Experiment:
         common = {"holdout_fraction": s["holdout_fraction"], "train_queries_limit": s["train_queries_limit"]}
         common["base_model"] = s["base_model"]
         li_model = {k: s["teacher"][k] for k in LI_MODEL_KEYS}
-        self.dev_slice = reg.add("dev-slice", {**common}, [self.dev_qrels, self.dev_unseen_qrels], self._dev_slice())
+        self.dev_slice = reg.add("dev-slice", {**common}, [self.dev_qrels, self.dev_unseen_qrels, self.selection_qrels],
+                                 self._dev_slice())
         self.selection_deps = [self.dev_slice, self.bm25_runs[f"{main.name}.train"]]
         warm_key = {**(s["warm_start"] or {}), **common, "encoder": s["encoder"], "seed": self.seed0}
         teachers: Dict[str, Stage] = {}
@@ -275,7 +283,7 @@ class Experiment:
         """Model selection on the unseen dev slice, re-ranking BM25's top ``selection_depth`` (see the module doc)."""
         if not settings or not settings.get("select_every"):
             return []
-        return ["--select-qrels", str(self.dev_unseen_qrels), "--select-run", str(self.run_path("bm25", self.main.name, "train")),
+        return ["--select-qrels", str(self.selection_qrels), "--select-run", str(self.run_path("bm25", self.main.name, "train")),
                 "--select-depth", str(self.s.get("selection_depth", 30))]
 
     # ---- stage bodies -----------------------------------------------------------------------------
@@ -299,10 +307,14 @@ class Experiment:
             else:
                 train = {q: docs for q, docs in train.items() if q not in dev}
             unseen = unseen_slice(dev, train)
-            for path, qrels in ((self.dev_qrels, dev), (self.dev_unseen_qrels, unseen)):
+            enough = len(unseen) >= self.s["fusion"].get("min_tuning_queries", 1)
+            if not enough:
+                logger.warning("only %d dev queries with unseen relevant documents: model selection judges all %d dev queries",
+                               len(unseen), len(dev))
+            for path, qrels in ((self.dev_qrels, dev), (self.dev_unseen_qrels, unseen), (self.selection_qrels, unseen if enough else dev)):
                 with atomic_output(path) as tmp:
                     tmp.write_text(beir_qrels_text(qrels))
-            return {"dev_queries": len(dev), "dev_unseen_queries": len(unseen)}
+            return {"dev_queries": len(dev), "dev_unseen_queries": len(unseen), "selection_on": "dev-unseen" if enough else "dev"}
         return run
 
     def _temperature(self, labeler: str):
@@ -533,23 +545,34 @@ class Experiment:
 
     def _hybrid(self, student: str):
         def run():
-            from ..data.qrels import read_qrels
             from ..fusion import FusionConfig, fuse
             from ..hybrid import tune_fusion
 
             f = self.s["fusion"]
             base = FusionConfig(method=f["method"], normalization=f.get("normalization", False), hits=self.s["bm25"]["hits"],
                                 **{k: f[k] for k in ("alpha", "rrf_k") if k in f})
-            tuning, tuned_on = self.fusion_tuning_qrels(read_qrels(self.dev_qrels))
-            bm25_train = read_run(self.run_path("bm25", self.main.name, "train"))
-            dense_dev = {q: hits for q, hits in read_run(self.run_path(student, self.main.name, "dev")).items() if q in tuning}
-            tuned, table = tune_fusion(dense_dev, {q: bm25_train[q] for q in dense_dev if q in bm25_train}, tuning, base,
-                                       significance=f.get("significance"))
+            dev = self.read_dev_qrels()
+            if dev:
+                tuning, tuned_on = self.fusion_tuning_qrels(dev)
+                bm25_train = read_run(self.run_path("bm25", self.main.name, "train"))
+                dense_dev = {q: hits for q, hits in read_run(self.run_path(student, self.main.name, "dev")).items() if q in tuning}
+                tuned, table = tune_fusion(dense_dev, {q: bm25_train[q] for q in dense_dev if q in bm25_train}, tuning, base,
+                                           significance=f.get("significance"))
+            else:  # a collection too small for a dev slice: the profile's weight, untuned
+                logger.warning("the dev slice is empty: fusion keeps the profile's settings")
+                tuning, tuned_on, tuned, table = {}, "none (empty dev slice)", base, []
             for d in self.datasets:
                 fused = fuse(read_run(self.run_path(student, d.name)), read_run(self.run_path("bm25", d.name)), tuned)
                 write_run(fused, self.run_path("hybrid-collective", d.name), tag="hybrid-collective")
             return {"fusion": tuned.__dict__, "tuning": table, "tuned_on": tuned_on, "tuning_queries": len(tuning)}
         return run
+
+    def read_dev_qrels(self) -> dict:
+        """The dev slice's judgments ({} when the slice is empty, as on a tiny collection)."""
+        from ..data.qrels import read_qrels
+
+        lines = self.dev_qrels.read_text().splitlines() if self.dev_qrels.is_file() else []
+        return read_qrels(self.dev_qrels) if len(lines) > 1 else {}
 
     def fusion_tuning_qrels(self, dev: dict):
         """The dev queries the fusion weight is tuned on: with ``tune_on`` "dev-unseen" those whose relevant

@@ -24,7 +24,6 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ..atomic import atomic_output
-from ..data.qrels import read_qrels
 from ..data.runs import read_run
 from ..evaluation import DEFAULT_MEASURES, evaluate_run, paired_t_test
 
@@ -116,7 +115,7 @@ def label_audit(exp) -> dict:
     from ..labeling.audit import PROBABILITY_LABELERS, audit_file, expansion_effect, summarise
     from ..labeling.labels import read_labels
 
-    dev = set(read_qrels(exp.dev_qrels)) if exp.dev_qrels.is_file() else set()
+    dev = set(exp.read_dev_qrels())
     out, records = {}, {}
     for labeler in exp.label_names():
         path = exp.labels_path(labeler)
@@ -141,9 +140,9 @@ def _mean_per_query(evals) -> Dict[str, float]:
 
 
 def labeler_dev_quality(exp) -> Dict[str, float]:
-    if not exp.dev_qrels.is_file():
+    qrels = exp.read_dev_qrels()
+    if not qrels:
         return {}
-    qrels = read_qrels(exp.dev_qrels)
     out = {}
     for labeler in exp.labelers:
         path = exp.run_path(f"labeler-{labeler}", exp.main.name, "train")

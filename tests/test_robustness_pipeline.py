@@ -12,6 +12,11 @@ def test_bad_configs_datasets_workdirs(tmp_path, capsys):
     config = tmp_path / "c.json"
     config.write_text('{"studnets": {}}')
     assert_clean_failure(cli.main, base + ["--config", config], capsys, "unknown setting(s): studnets")
+    # a misspelt nested key stops before any stage runs, named with its path (and a key of another profile is fine)
+    config.write_text('{"students": {"temprature": 1, "select_every": 5}, "labels": {"prf": {"fbdocs": 2}}}')
+    line = assert_clean_failure(cli.main, base + ["--config", config], capsys, "unknown setting(s): ")
+    assert "students.temprature" in line and "labels.prf.fbdocs" in line and "select_every" not in line and str(config) in line
+    assert not w.exists() or not any(w.iterdir())
     config.write_text('{"seeds": [1,\n')
     assert_clean_failure(cli.main, base + ["--config", config], capsys, "c.json:2: malformed JSON")
     config.write_text('{"seeds": []}')

@@ -24,11 +24,56 @@ def deep_merge(base: Dict[str, Any], override: Dict[str, Any]) -> Dict[str, Any]
     return out
 
 
+def _training_keys() -> set:
+    """The settings a profile may give a model's training: the trainer's own (``TrainConfig``), less what the
+    pipeline decides (paths, seed, device)."""
+    from dataclasses import fields
+
+    from ..training.config import TrainConfig
+
+    return {f.name for f in fields(TrainConfig)} - {"output", "init", "seed", "device"}
+
+
+def schema() -> Dict[str, Any]:
+    """Every setting a profile may hold, at any depth: a dict is a section (its keys), ``None`` a leaf."""
+    train = dict.fromkeys(_training_keys())
+    leaf = dict.fromkeys
+    return {
+        "_comment": None, "base_model": None, "seeds": None, "holdout_fraction": None, "train_queries_limit": None,
+        "transfer": None, "selection_depth": None,
+        "bm25": leaf(("hits", "k1", "b", "negative_depth", "train_hits")),
+        "encoder": leaf(("passage_max_length", "query_max_length", "batch_size")),
+        "warm_start": train,
+        "teacher": {**train, **leaf(("dim", "query_maxlen", "doc_maxlen", "similarity", "from_warm_start", "li_weight"))},
+        "cross_encoder": {**train, **leaf(("max_length", "pooling"))},
+        "labels": {**leaf(("labelers", "pool", "negatives_from", "bm25_negatives", "teacher_negatives", "teacher_depth", "epsilon")),
+                   "prf": leaf(("fb_docs", "fb_clusters", "fb_k", "beta"))},
+        "students": {**train, "temperature_grid": None},
+        "fusion": leaf(("method", "normalization", "alpha", "rrf_k", "tune_on", "min_tuning_queries", "significance")),
+    }
+
+
+def unknown_keys(settings: Dict[str, Any], allowed: Optional[Dict[str, Any]] = None, prefix: str = "") -> list:
+    """Dotted names of the settings that ``schema()`` does not know, at any depth."""
+    allowed = schema() if allowed is None else allowed
+    out = []
+    for key, value in settings.items():
+        name = f"{prefix}{key}"
+        if key not in allowed:
+            out.append(name)
+        elif isinstance(allowed[key], dict) and isinstance(value, dict):
+            out += unknown_keys(value, allowed[key], name + ".")
+    return out
+
+
 def load_settings(profile: str, config_file: Optional[Path] = None) -> Dict[str, Any]:
     path = PROFILES_DIR / f"{profile}.json"
     if profile not in PROFILES or not path.is_file():
         raise ConfigError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     settings = json.loads(path.read_text())
+    bad = unknown_keys(settings)
+    if bad:
+        raise InputError(path, None, f"unknown setting(s): {', '.join(bad)}")
     if config_file:
         try:
             override = json.loads(Path(config_file).read_text())
@@ -36,9 +81,9 @@ def load_settings(profile: str, config_file: Optional[Path] = None) -> Dict[str,
             raise InputError(config_file, None, "no such config file") from None
         except json.JSONDecodeError as exc:
             raise InputError(config_file, exc.lineno, f"malformed JSON: {exc.msg}") from None
-        unknown = set(override) - set(settings)
-        if unknown:
-            raise InputError(config_file, None, f"unknown setting(s): {', '.join(sorted(unknown))}")
+        bad = unknown_keys(override)
+        if bad:  # checked before any stage runs: a misspelt nested key would otherwise fail inside a later stage
+            raise InputError(config_file, None, f"unknown setting(s): {', '.join(bad)}")
         settings = deep_merge(settings, override)
     settings.pop("_comment", None)
     return settings

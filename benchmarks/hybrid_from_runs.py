@@ -23,7 +23,7 @@ def main() -> None:
     p.set_defaults(profile="full")
     exp = Experiment(config_from_args(p.parse_args()))
     exp.reg.load_stamps()
-    info = exp._hybrid(exp.student_name("collective", exp.seed0))()
+    info = exp.fuse_hybrid(exp.student_name("collective", exp.seed0))
     exp.hybrid.info = info
     print(json.dumps({k: info[k] for k in ("fusion", "tuned_on", "tuning_queries")}))
     print(tables(write_report(exp)))

@@ -544,28 +544,31 @@ class Experiment:
         return run
 
     def _hybrid(self, student: str):
-        def run():
-            from ..fusion import FusionConfig, fuse
-            from ..hybrid import tune_fusion
+        return lambda: self.fuse_hybrid(student)
 
-            f = self.s["fusion"]
-            base = FusionConfig(method=f["method"], normalization=f.get("normalization", False), hits=self.s["bm25"]["hits"],
-                                **{k: f[k] for k in ("alpha", "rrf_k") if k in f})
-            dev = self.read_dev_qrels()
-            if dev:
-                tuning, tuned_on = self.fusion_tuning_qrels(dev)
-                bm25_train = read_run(self.run_path("bm25", self.main.name, "train"))
-                dense_dev = {q: hits for q, hits in read_run(self.run_path(student, self.main.name, "dev")).items() if q in tuning}
-                tuned, table = tune_fusion(dense_dev, {q: bm25_train[q] for q in dense_dev if q in bm25_train}, tuning, base,
-                                           significance=f.get("significance"))
-            else:  # a collection too small for a dev slice: the profile's weight, untuned
-                logger.warning("the dev slice is empty: fusion keeps the profile's settings")
-                tuning, tuned_on, tuned, table = {}, "none (empty dev slice)", base, []
-            for d in self.datasets:
-                fused = fuse(read_run(self.run_path(student, d.name)), read_run(self.run_path("bm25", d.name)), tuned)
-                write_run(fused, self.run_path("hybrid-collective", d.name), tag="hybrid-collective")
-            return {"fusion": tuned.__dict__, "tuning": table, "tuned_on": tuned_on, "tuning_queries": len(tuning)}
-        return run
+    def fuse_hybrid(self, student: str) -> dict:
+        """BM25 + ``student`` with the fusion weight tuned on the dev slice (its unseen part with ``tune_on``
+        "dev-unseen"), written for every dataset as ``hybrid-collective``; returns the stage's info."""
+        from ..fusion import FusionConfig, fuse
+        from ..hybrid import tune_fusion
+
+        f = self.s["fusion"]
+        base = FusionConfig(method=f["method"], normalization=f.get("normalization", False), hits=self.s["bm25"]["hits"],
+                            **{k: f[k] for k in ("alpha", "rrf_k") if k in f})
+        dev = self.read_dev_qrels()
+        if dev:
+            tuning, tuned_on = self.fusion_tuning_qrels(dev)
+            bm25_train = read_run(self.run_path("bm25", self.main.name, "train"))
+            dense_dev = {q: hits for q, hits in read_run(self.run_path(student, self.main.name, "dev")).items() if q in tuning}
+            tuned, table = tune_fusion(dense_dev, {q: bm25_train[q] for q in dense_dev if q in bm25_train}, tuning, base,
+                                       significance=f.get("significance"))
+        else:  # a collection too small for a dev slice: the profile's weight, untuned
+            logger.warning("the dev slice is empty: fusion keeps the profile's settings")
+            tuning, tuned_on, tuned, table = {}, "none (empty dev slice)", base, []
+        for d in self.datasets:
+            fused = fuse(read_run(self.run_path(student, d.name)), read_run(self.run_path("bm25", d.name)), tuned)
+            write_run(fused, self.run_path("hybrid-collective", d.name), tag="hybrid-collective")
+        return {"fusion": tuned.__dict__, "tuning": table, "tuned_on": tuned_on, "tuning_queries": len(tuning)}
 
     def read_dev_qrels(self) -> dict:
         """The dev slice's judgments ({} when the slice is empty, as on a tiny collection)."""

@@ -39,7 +39,6 @@ from .data.datasets import resolve_dataset
 from .data.records import ScoredDoc
 from .data.runs import read_run, write_run
 from .errors import ConfigError, InputError
-from .slowdown import pause
 from .labeling.labelers import LABELERS, NEEDS_TEACHER, NEGATIVES_FROM, LabelSettings, Timer, label_query
 from .labeling.formats import FORMATS, export_labels, import_labels
 from .labeling.labels import write_labels
@@ -208,7 +207,6 @@ def _run(args: argparse.Namespace) -> None:
         record, ranking = label_query(args.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25, settings, timer,
                                       pool)
         records.append(record)
-        pause()
         if ranking:
             ranking_run[qid] = [ScoredDoc(d, s) for d, s in ranking]
     seconds = {"teacher_training": _training_seconds(args), "index": getattr(teacher, "index_seconds", 0.0), **timer.seconds}

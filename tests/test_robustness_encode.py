@@ -1,10 +1,10 @@
 """Robustness of ``python -m pyserini_ckd.encode``: bad corpora, settings, models and outputs; kill -9."""
 
-import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -44,11 +44,19 @@ def test_bad_settings_models_outputs(tiny_dataset, tiny_model, tmp_path, capsys)
     assert_clean_failure(cli.main, ["input", "--corpus", corpus, "encoder", "--encoder", tiny_model], capsys, "missing section(s): output")
 
 
+SLOW_CLI = str(Path(__file__).resolve().parent / "slow_cli.py")
+
+
+def slowed(target: str, cli: str, argv, seconds: float = 0.5) -> list:
+    """The command line of ``python -m cli argv`` with ``target`` (MODULE:ATTR) sleeping ``seconds`` after each call."""
+    return [sys.executable, SLOW_CLI, target, str(seconds), cli, *map(str, argv)]
+
+
 def kill_mid_run(cmd, marker: str, after: float = 0.7) -> None:
-    """Start ``cmd`` slowed down, wait until ``marker`` shows on its stderr, then kill -9 it."""
+    """Start ``cmd`` (slowed down: :func:`slowed`), wait until ``marker`` shows on its stderr, then kill -9 it."""
     import threading
 
-    proc = subprocess.Popen(cmd, env={**os.environ, "PYSERINI_CKD_SLOW_S": "0.5"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     seen = threading.Event()
 
     def watch():
@@ -75,7 +83,8 @@ def test_kill_during_encode_then_rerun(tiny_dataset, tiny_model, tmp_path):
             "encoder", "--encoder", str(tiny_model), "--fp32"]
     full, out = tmp_path / "full", tmp_path / "killed"
     cli.main([str(full) if a == "OUT" else a for a in argv])
-    kill_mid_run([sys.executable, "-m", "pyserini_ckd.encode"] + [str(out) if a == "OUT" else a for a in argv], "encode:")
+    kill_mid_run(slowed("pyserini_ckd.dense.encoder:DenseEncoder.encode", "pyserini_ckd.encode",
+                        [str(out) if a == "OUT" else a for a in argv]), "encode:")
     assert not out.exists()
     cli.main([str(out) if a == "OUT" else a for a in argv])
     assert (out / "docid").read_text() == (full / "docid").read_text()

@@ -1,7 +1,6 @@
 """Robustness of ``python -m pyserini_ckd.label`` and ``inspect_labels``: bad inputs, settings; kill -9."""
 
 import json
-import sys
 
 import pytest
 
@@ -9,7 +8,7 @@ from pyserini_ckd import inspect_labels as inspect_cli
 from pyserini_ckd import label as cli
 
 from conftest import assert_clean_failure, make_tiny_teacher, not_writable, write_dataset, write_negatives
-from test_robustness_encode import kill_mid_run
+from test_robustness_encode import kill_mid_run, slowed
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +58,7 @@ def test_kill_during_label_then_rerun(setup, tmp_path):
             "--fb-docs", "2", "--fb-clusters", "4", "--fb-k", "2", "--index", str(tmp_path / "index"), "--output"]
     full, out = tmp_path / "full.jsonl", tmp_path / "killed.jsonl"
     cli.main(argv + [str(full)])
-    kill_mid_run([sys.executable, "-m", "pyserini_ckd.label"] + argv + [str(out)], "label collective:")
+    kill_mid_run(slowed("pyserini_ckd.labeling.labelers:label_query", "pyserini_ckd.label", argv + [str(out)]), "label collective:")
     assert not out.exists()
     cli.main(argv + [str(out)])
     assert out.read_bytes() == full.read_bytes()

@@ -77,9 +77,11 @@ def test_kill_then_resume_equals_uninterrupted(tiny_dataset, tmp_path):
     full = tmp_path / "full"
     train_cli.main(_train_argv(tiny_dataset, negatives, model, full))
     resumed = tmp_path / "resumed"
-    cmd = [sys.executable, "-m", "pyserini_ckd.train", *_train_argv(tiny_dataset, negatives, model, resumed)]
-    env = {**os.environ, "PYSERINI_CKD_SLOW_S": "0.4"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from test_robustness_encode import slowed
+
+    cmd = slowed("pyserini_ckd.training.trainer:Trainer._train_step", "pyserini_ckd.train",
+                 _train_argv(tiny_dataset, negatives, model, resumed), seconds=0.4)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ckpts = tmp_path / "resumed.checkpoints"
     deadline = time.time() + 240
     while time.time() < deadline and not (ckpts / "step-6" / "trainer_state.pt").is_file():

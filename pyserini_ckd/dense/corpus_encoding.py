@@ -19,7 +19,6 @@ from ..atomic import prepare_parent
 from ..data.corpus import iter_corpus
 from ..data.records import Document
 from ..errors import ConfigError, require_positive
-from ..slowdown import pause
 from .faiss_index import FlatIndexWriter, IndexMeta
 from .encoder import DenseEncoder, model_fingerprint, precision_name
 
@@ -97,7 +96,6 @@ def encode_corpus(config: EncodeConfig, model: Optional[DenseEncoder] = None) ->
                                precision=config.precision, progress=bar)
         writer.add([d.docid for d in chunk], vectors)
         chunk.clear()
-        pause()
 
     with tqdm(total=end - start, unit="passage", desc="encode", smoothing=0.1) as bar:
         for i, doc in enumerate(iter_corpus(config.corpus)):

@@ -39,7 +39,6 @@ from ..dense.encoder import DenseEncoder
 from ..errors import CkdError, ConfigError
 from .config import TrainConfig
 from .data import Batch, TrainingQuery, build_batch, epoch_order, sample_group
-from ..slowdown import pause
 from .log import plot_loss, read_log, truncate_log
 from .losses import hard_targets, kd_targets, soft_cross_entropy, uniform_targets
 from .selection import MEASURE, SelectionSet
@@ -293,7 +292,6 @@ class Trainer:
             for step in range(start, self.total_steps):
                 t = time.perf_counter()
                 loss = self._train_step(step)
-                pause()
                 seconds = time.perf_counter() - t
                 self.elapsed += seconds
                 rate = self.config.batch_size / seconds

@@ -52,9 +52,10 @@ def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
     assert (w / "runs" / "student-collective.s2.tiny.test.trec").is_file()
     for labeler in ("collective", "teacher", "cross-encoder", "uniform"):
         assert (w / "labels" / f"{labeler}.jsonl").is_file()
-    # one token index of the late-interaction teacher, built by the first of its labelers, reused by the other
-    reused = [json.loads((w / "labels" / f"{l}.jsonl.meta.json").read_text())["index_reused"] for l in ("collective", "teacher")]
-    assert sorted(reused) == [False, True] and (w / "labels" / "late-interaction.token-index" / "meta.json").is_file()
+    # one token index of the late-interaction teacher, built by the pool (the plain teacher's candidates), reused by
+    # both of its labelers
+    reused = [json.loads((w / "labels" / f"{l}.jsonl.meta.json").read_text())["index_reused"] for l in ("pool", "collective", "teacher")]
+    assert reused == [False, True, True] and (w / "labels" / "late-interaction.token-index" / "meta.json").is_file()
     assert not list((w / "labels").glob("*.jsonl.teacher-index"))
     # the model card of each student names its evaluation
     assert "model-index:" in (w / "models" / "student-collective" / "README.md").read_text()
@@ -62,7 +63,7 @@ def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
     assert set(results["results"]) == set(systems)
     entry = results["results"]["student-collective"]["tiny"]["test"]
     assert set(entry["seeds"]) == {"student-collective", "student-collective.s2"} and "p_vs_student_hard" in entry
-    assert set(results["teacher_cost"]) == {"collective", "teacher", "cross-encoder", "uniform"}
+    assert set(results["teacher_cost"]) == {"collective", "teacher", "cross-encoder", "uniform", "hard"}  # hard: the pool's
     assert results["teacher_cost"]["collective"]["teacher_training"] > 0
     assert "collective" in results["labelers_dev_nDCG@10"]
     assert results["fusion"]["method"] == "linear"

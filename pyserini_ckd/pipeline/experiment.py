@@ -184,7 +184,7 @@ class Experiment:
             warm_key["late_interaction"] = {**li_model, "li_weight": s["teacher"].get("li_weight", 1.0)}
             warm = reg.add("warm-start", warm_key, [self.model_dir("student-hard-warm")],
                            self._train("joint", s["base_model"], self.model_dir("student-hard-warm"), s["warm_start"], self.seed0,
-                                       li=warm_key["late_interaction"]), [neg, self.dev_slice])
+                                       li=warm_key["late_interaction"]), [neg, self.dev_slice] + self._selection_deps(s["warm_start"]))
             teachers["late-interaction"] = warm
         else:
             if s["warm_start"] is not None:

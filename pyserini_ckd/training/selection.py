@@ -8,7 +8,8 @@ measure (nDCG@10) is computed on the model's re-ranking of that list:
     m(theta) = mean_q nDCG@10( sort_{d in C_q} s_theta(q, d) )
 
 for the dense student s = q . p, a late-interaction teacher s = sum_i max_j q_i . d_j, a cross-encoder its
-logit. Re-ranking a fixed list costs |Q| x depth passage encodings per evaluation instead of the corpus, so
+logit; a joint warm start (dense student and late-interaction head on one backbone) is judged as the student
+every distilled model starts from, by its dense head. Re-ranking a fixed list costs |Q| x depth passage encodings per evaluation instead of the corpus, so
 selection fits a CPU. The step with the highest m wins (the earliest on ties); step 0, the starting model, is a
 candidate too, so a run that only hurts the held-out queries returns its start.
 """
@@ -66,9 +67,12 @@ def rerank(model, selection: SelectionSet, passages: Mapping[str, str]) -> Run:
     """The model's re-ranking of each held-out query's candidates."""
     from ..dense.encoder import DenseEncoder
     from ..teacher.cross_encoder import CrossEncoder
+    from ..teacher.joint import JointEncoder
     from ..teacher.late_interaction import LateInteractionEncoder
 
     run: Run = {}
+    if isinstance(model, JointEncoder):
+        model = model.dense
     if isinstance(model, DenseEncoder):
         docs = sorted({d for c in selection.candidates.values() for d in c})
         p = model.encode([passages[d] for d in docs], kind="passage")

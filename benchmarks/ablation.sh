@@ -7,7 +7,7 @@
 # Rows, each against the pipeline's own student of that seed (same init, steps, batch, lr and selection):
 #   hard, BM25 top-100 negatives      the old hard student's pool (the confound of the old comparison)
 #   collective, T = 0.25              the paper's temperature instead of the dev choice
-#   collective, last step             no model selection (the weights at the last step, from its checkpoint)
+#   hard / collective, last step      no model selection (the weights at the last step, from its checkpoint)
 #   collective, expanded negatives    no shared pool: teacher negatives from the PRF-expanded ranking
 #   collective, interpolated          theta = (1 - lambda) theta_0 + lambda theta, lambda on the unseen dev slice
 set -euo pipefail
@@ -35,8 +35,9 @@ if [ ! -f $A/collective-expanded.jsonl ]; then
     --holdout-fraction 0.1 --seed 42 --fb-docs 3 --fb-clusters 24 --fb-k 10 --beta 1.0 --output $A/collective-expanded.jsonl
 fi
 train collective-expanded.s$SEED --labels $A/collective-expanded.jsonl --loss kd --temperature $T
-if [ ! -f $A/collective-last.s$SEED/pyserini_ckd.json ]; then  # the same run's weights at its last step
-  $PY - "$COLL" "$A/collective-last.s$SEED" <<'EOF'
+for sys_ in hard collective; do  # the same runs' weights at their last step (no model selection)
+  [ -f $A/$sys_-last.s$SEED/pyserini_ckd.json ] && continue
+  $PY - "$W/models/student-$sys_$SUFFIX" "$A/$sys_-last.s$SEED" <<'EOF'
 import sys
 from pathlib import Path
 
@@ -51,12 +52,12 @@ model.load_state_dict(torch.load(last / "trainer_state.pt", map_location="cpu", 
 model.save(out)
 print(f"{out}: the weights of {last.name}")
 EOF
-fi
+done
 [ -f $A/collective-interpolated.s$SEED/interpolation.json ] || $PY -m pyserini_ckd.interpolate --start $W/models/base-sized \
   --model $COLL --output $A/collective-interpolated.s$SEED --dataset scifact --qrels $W/scifact/qrels-dev-unseen.tsv \
   --rerank $W/runs/bm25.scifact.train.trec --depth 20 --lambdas 0 0.25 0.5 0.75 1
 
-MODELS=(hard-bm25-negatives collective-t0.25 collective-expanded collective-last collective-interpolated)
+MODELS=(hard-bm25-negatives hard-last collective-t0.25 collective-expanded collective-last collective-interpolated)
 for ds in scifact cranfield cacm npl; do
   for m in "${MODELS[@]}"; do
     run=$A/runs/$m.s$SEED.$ds.test.trec
@@ -80,6 +81,7 @@ w, seed = Path(sys.argv[1]), sys.argv[2]
 suffix = "" if seed == "42" else f".s{seed}"
 rows = [("zero-shot MiniLM", w / "runs" / "zeroshot.{ds}.test.trec"),
         ("hard, pool (pipeline)", w / "runs" / f"student-hard{suffix}.{{ds}}.test.trec"),
+        ("hard, last step (no selection)", w / "ablation" / "runs" / f"hard-last.s{seed}.{{ds}}.test.trec"),
         ("hard, BM25 top-100 negatives", w / "ablation" / "runs" / f"hard-bm25-negatives.s{seed}.{{ds}}.test.trec"),
         ("collective (pipeline: pool, plain negatives, dev T, selection)", w / "runs" / f"student-collective{suffix}.{{ds}}.test.trec"),
         ("collective, T = 0.25", w / "ablation" / "runs" / f"collective-t0.25.s{seed}.{{ds}}.test.trec"),

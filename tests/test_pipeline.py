@@ -169,3 +169,27 @@ def test_compare_design_one_pool_dev_temperature_and_selection(env, tmp_path):
     report = (w / "report.md").read_text()
     for section in ("## Five views", "## Label audit", "## Temperatures chosen", "## Steps kept"):
         assert section in report
+
+
+def test_a_student_that_kept_its_start_reuses_the_start_index(tmp_path, tiny_model, caplog):
+    """A model folder with the same weights and settings as one already encoded (a student whose selection kept
+    step 0) gets a copy of that index, naming itself, instead of a second encoding."""
+    from pyserini_ckd.dense.encoder import DenseEncoder
+    from pyserini_ckd.pipeline.config import PipelineConfig
+    from pyserini_ckd.pipeline.experiment import Experiment
+
+    data = write_dataset(tmp_path / "tiny")
+    settings = {**TINY, "base_model": str(tiny_model)}
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps(settings))
+    exp = Experiment(PipelineConfig(dataset=str(data), workdir=tmp_path / "w", profile="full", transfer=[], config_file=config))
+    a, b = tmp_path / "a", tmp_path / "b"
+    DenseEncoder.load(tiny_model).save(a)
+    DenseEncoder.load(a).save(b)
+    queries = exp.main.split_queries("test")
+    run_a = exp.dense_search(a, exp.main, queries, tmp_path / "w" / "dense" / "tiny" / "a", 5)
+    with caplog.at_level("INFO"):
+        run_b = exp.dense_search(b, exp.main, queries, tmp_path / "w" / "dense" / "tiny" / "b", 5)
+    assert run_a == run_b and "index copied" in caplog.text
+    meta = json.loads((tmp_path / "w" / "dense" / "tiny" / "b" / "pyserini_ckd.json").read_text())
+    assert meta["model"] == str(b)

@@ -506,6 +506,8 @@ class Experiment:
         meta = index_dir / "pyserini_ckd.json"
         current = model_fingerprint(resolve_model(model))
         if not meta.is_file() or json.loads(meta.read_text()).get("model_fingerprint") != current:
+            self._reuse_index(index_dir, current, d.corpus_path, model)
+        if not meta.is_file() or json.loads(meta.read_text()).get("model_fingerprint") != current:
             encode_cli.main(["input", "--corpus", str(d.corpus_path), "output", "--embeddings", str(index_dir),
                              "encoder", "--encoder", str(model), "--batch-size", str(e["batch_size"]),
                              "--max-length", str(e["passage_max_length"]), "--device", self.config.device])
@@ -530,6 +532,31 @@ class Experiment:
             vectors = idx.reconstruct_n(0, idx.ntotal)
         docids = (index_dir / "docid").read_text().split("\n")[:-1]
         return exact_search(DenseEncoder.load(model, device=self.config.device), vectors, docids, queries, hits)
+
+    @staticmethod
+    def _reuse_index(index_dir: Path, fingerprint: str, corpus: Path, model) -> None:
+        """Copy a sibling index of the same corpus made by a model with the same weights and settings (a student
+        whose model selection kept its starting point, say), instead of encoding the corpus again."""
+        import shutil
+
+        from ..atomic import atomic_output
+
+        if not index_dir.parent.is_dir():
+            return
+        for other in sorted(index_dir.parent.iterdir()):
+            meta = other / "pyserini_ckd.json"
+            if other == index_dir or not meta.is_file():
+                continue
+            m = json.loads(meta.read_text())
+            if m.get("model_fingerprint") == fingerprint and m.get("corpus") == str(corpus) and (other / "docid").is_file():
+                shutil.rmtree(index_dir, ignore_errors=True)
+                with atomic_output(index_dir, directory=True) as tmp:
+                    for f in other.iterdir():
+                        if f.is_file():
+                            shutil.copy2(f, tmp / f.name)
+                    (tmp / "pyserini_ckd.json").write_text(json.dumps({**m, "model": str(model)}, indent=2))  # names its own model
+                logger.info("%s: the same model as %s, index copied", index_dir, other)
+                return
 
     def dev_queries(self):
         from ..training.holdout import is_held_out

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--labels", type=Path, help="labels JSONL from pyserini_ckd.label (teacher scores)")
     src.add_argument("--negatives", type=Path, help="BM25 negatives JSONL from pyserini_ckd.negatives (hard labels)")
     p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT.checkpoints")
-    p.add_argument("--model", choices=MODEL_KINDS, default="dense",
+    p.add_argument("--model", choices=list(MODEL_KINDS), default="dense",
                    help="dense: the student; late-interaction and cross-encoder: teachers (built on --init's backbone); "
                         "joint: the dense student with a late-interaction head trained beside it (a teacher that "
                         "costs no training of its own; see pyserini_ckd.teacher.joint)")
@@ -86,27 +86,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-MODEL_KINDS = ("dense", "late-interaction", "cross-encoder", "joint")
+def _dense(init: str):
+    from .dense.encoder import DenseEncoder
+
+    return DenseEncoder.load(init)
+
+
+def _late_interaction(init: str):
+    from .teacher.late_interaction import LateInteractionEncoder, is_late_interaction_dir
+
+    return LateInteractionEncoder.load(init) if is_late_interaction_dir(init) else LateInteractionEncoder.build(init)
+
+
+def _joint(init: str):
+    from .teacher.joint import JointEncoder, is_joint_dir
+
+    return JointEncoder.load(init) if is_joint_dir(init) else JointEncoder.build(init)
+
+
+def _cross_encoder(init: str):
+    from .teacher.cross_encoder import CrossEncoder, is_cross_encoder_dir
+
+    return CrossEncoder.load(init) if is_cross_encoder_dir(init) else CrossEncoder.build(init)
+
+
+# The models the trainer can train, by --model: each loads its kind from --init, or builds a new one on --init's
+# backbone (teachers' heads start random, seeded). Adding a kind is one entry here.
+MODEL_KINDS = {"dense": _dense, "late-interaction": _late_interaction, "cross-encoder": _cross_encoder, "joint": _joint}
 
 
 def build_model(kind: str, init: str, seed: int):
     """The model to train: the dense student from --init, or a new teacher on --init's backbone."""
     import torch
 
-    from .dense.encoder import DenseEncoder
-    from .teacher.cross_encoder import CrossEncoder, is_cross_encoder_dir
-    from .teacher.late_interaction import LateInteractionEncoder, is_late_interaction_dir
-
     torch.manual_seed(seed)
-    if kind == "dense":
-        return DenseEncoder.load(init)
-    if kind == "late-interaction":
-        return LateInteractionEncoder.load(init) if is_late_interaction_dir(init) else LateInteractionEncoder.build(init)
-    if kind == "joint":
-        from .teacher.joint import JointEncoder, is_joint_dir
-
-        return JointEncoder.load(init) if is_joint_dir(init) else JointEncoder.build(init)
-    return CrossEncoder.load(init) if is_cross_encoder_dir(init) else CrossEncoder.build(init)
+    return MODEL_KINDS[kind](init)
 
 
 def _run(args: argparse.Namespace) -> None:

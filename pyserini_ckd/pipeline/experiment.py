@@ -384,15 +384,10 @@ class Experiment:
         def run():
             from .. import train as train_cli
 
-            init_dir = init
-            if kind == "dense":
-                init_dir = self.sized_base()
-            elif kind == "late-interaction":
-                init_dir = self._li_init(li)
-            elif kind == "joint":
-                init_dir = self._joint_init(li)
-            elif kind == "cross-encoder":
-                init_dir = self._ce_init(ce_model)
+            # the starting folder of each model kind: the base model sized to the profile, or a new teacher on it
+            starts = {"dense": self.sized_base, "late-interaction": lambda: self._li_init(li),
+                      "joint": lambda: self._joint_init(li), "cross-encoder": lambda: self._ce_init(ce_model)}
+            init_dir = starts[kind]() if kind in starts else init
             argv = (self.common_train_flags(seed) + ["--model", kind, "--init", str(init_dir), "--output", str(out)]
                     + settings_flags(settings) + self.selection_flags(settings))
             train_cli.main(argv)

@@ -7,11 +7,12 @@
 #   bash benchmarks/ablation.sh W                 (writes W/ablation/ablation.{json,md}; about 4 minutes of encoding
 #                                                  per model and 5 of training per retrained one, on 2 cores)
 # Models, in the order they are made (each step is skipped when its output exists, so a rerun continues):
-#   LABELER-last.sSEED            every pipeline student's weights at its last step: no model selection
+#   LABELER-last.s42              every seed-42 pipeline student's weights at its last step: no model selection
 #   hard-bm25-negatives.s42       the hard student on BM25's top-100 negatives instead of the pool (the old design)
 #   collective-t0.25.s42          collective labels at the paper's temperature instead of the dev choice
 #   collective-expanded.s42       collective labels with teacher negatives from the PRF-expanded ranking (own pool)
 #   collective-interpolated.s42   theta = (1 - lambda) theta_0 + lambda theta of collective-last, lambda on the dev slice
+#   LABELER-last.s43              the same for the second seed
 # The retrained rows have no model selection either, so each compares with collective-last / hard-last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,7 +52,8 @@ print(f"{out}: the weights of {last.name}")
 EOF
 }
 
-for seed in 42 43; do
+last_steps() {  # SEED: every pipeline student of that seed at its last step
+  local seed=$1 suffix labeler dir
   suffix=$([ $seed = 42 ] && echo "" || echo ".s$seed")
   for labeler in hard collective uniform teacher cross-encoder; do
     dir=$W/models/student-$labeler$suffix
@@ -59,7 +61,8 @@ for seed in 42 43; do
     last_step $dir $A/$labeler-last.s$seed
     evaluate_model $labeler-last.s$seed
   done
-done
+}
+last_steps 42
 
 TRAIN=(--dataset scifact --seed 42 --holdout-fraction 0.1 --holdout-seed 42 --checkpoint-every 100000 --init $W/models/base-sized
        --epochs 1 --batch-size 16 --group-size 2 --learning-rate 2e-5 --warmup-ratio 0.1 --max-length 128 --epsilon 0.1)
@@ -81,6 +84,7 @@ train collective-expanded.s42 --labels $A/collective-expanded.jsonl --loss kd --
   --model $A/collective-last.s42 --output $A/collective-interpolated.s42 --dataset scifact --qrels $W/scifact/qrels-select.tsv \
   --rerank $W/runs/bm25.scifact.train.trec --depth 20 --lambdas 0 0.25 0.5 0.75 1
 evaluate_model collective-interpolated.s42
+last_steps 43
 
 $PY - "$W" <<'EOF'
 import json

@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"labels from a peer's teacher scores instead of a labeler; FORMAT: {', '.join(FORMATS)}")
     io.add_argument("--export", nargs=2, metavar=("FORMAT", "LABELS"),
                     help="write our labels file LABELS in FORMAT to --output")
-    p.add_argument("--run", type=Path, help="also write the labeler's ranking (TREC run)")
+    p.add_argument("--run", "--ranking", dest="run", type=Path,
+                   help="also write the labeler's ranking (TREC run); under torchrun spell it --ranking (torchrun takes --run for its own --run-path)")
     p.add_argument("--bm25-run", type=Path, help="cross-encoder: BM25 run of the split, the pool it re-ranks")
     p.add_argument("--index", type=Path, help="teacher token index folder (default: OUTPUT.teacher-index; reused)")
     p.add_argument("--warm-start", type=Path, help="the shared hard-label checkpoint: its training is not teacher cost")
@@ -182,48 +183,78 @@ def _run(args: argparse.Namespace) -> None:
     qrels = dataset.qrels(args.split)
     negatives = read_negatives(args.negatives, corpus) if args.negatives else {}
     pools = read_pool(args.pool, corpus) if args.pool else None
+    from .labeling.shards import Group, Part, my_share, ordered, read_parts, remove_parts
+
     started = time.perf_counter()
-    teacher = load_teacher(args, args.labeler, corpus, settings)
-    timer = Timer()
-    records, ranking_run = [], {}
-    qids = [q for q, docs in qrels.items() if any(r > 0 for r in docs.values())]
-    if args.max_queries:
-        from types import SimpleNamespace
+    group = Group()  # one process, or torchrun's (each labels every W-th query; pyserini_ckd.labeling.shards)
+    try:
+        qids = [q for q, docs in qrels.items() if any(r > 0 for r in docs.values())]
+        if args.max_queries:
+            from types import SimpleNamespace
 
-        from .training.holdout import is_held_out, limit_queries
+            from .training.holdout import is_held_out, limit_queries
 
-        held = {q for q in qids if is_held_out(q, args.holdout_fraction, args.seed)}
-        rest = [q for q in qids if q not in held]
-        chosen = {e.qid for e in limit_queries([SimpleNamespace(qid=q) for q in rest], args.max_queries, args.seed)}
-        qids = [q for q in qids if q in chosen or q in held]
-    for qid in tqdm(qids, unit="query", desc=f"label {args.labeler}"):
-        positives = [d for d, r in qrels[qid].items() if r > 0]
-        bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
-        pool = None
+            held = {q for q in qids if is_held_out(q, args.holdout_fraction, args.seed)}
+            rest = [q for q in qids if q not in held]
+            chosen = {e.qid for e in limit_queries([SimpleNamespace(qid=q) for q in rest], args.max_queries, args.seed)}
+            qids = [q for q in qids if q in chosen or q in held]
         if pools is not None:
-            if qid not in pools:
-                raise InputError(args.pool, None, f"query {qid!r} has no candidates in the pool")
-            pool = pools[qid]
-        record, ranking = label_query(args.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25, settings, timer,
-                                      pool)
-        records.append(record)
-        if ranking:
-            ranking_run[qid] = [ScoredDoc(d, s) for d, s in ranking]
-    seconds = {"teacher_training": _training_seconds(args), "index": getattr(teacher, "index_seconds", 0.0), **timer.seconds}
-    write_labels(records, args.output)
+            missing = [q for q in qids if q not in pools]
+            if missing:
+                raise InputError(args.pool, None, f"query {missing[0]!r} has no candidates in the pool")
+        teacher = load_teacher(args, args.labeler, corpus, settings) if group.rank == 0 else None
+        group.barrier()  # rank 0 builds the teacher's index; the others then load it
+        if teacher is None:
+            teacher = load_teacher(args, args.labeler, corpus, settings)
+        timer = Timer()
+        parts = args.output.with_name(args.output.name + ".parts")
+        part = Part(parts, group.rank, group.world)
+        done = part.done()
+        todo = [q for q in my_share(qids, group.rank, group.world) if q not in done]
+        if done:
+            logger.info("continuing: %d queries labelled before, %d to go", len(done), len(todo))
+        with part.appender() as out:
+            for qid in tqdm(todo, unit="query", desc=f"label {args.labeler}", disable=group.rank != 0):
+                positives = [d for d, r in qrels[qid].items() if r > 0]
+                bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
+                before = dict(timer.seconds)
+                record, ranking = label_query(args.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25, settings,
+                                              timer, pools[qid] if pools is not None else None)
+                spent = {k: v - before.get(k, 0.0) for k, v in timer.seconds.items()}
+                out.write(Part.line(qid, record.to_json(), ranking, spent))
+                out.flush()
+        group.barrier()
+        if group.rank == 0:
+            _finish(args, settings, dataset, teacher, list(ordered(read_parts(parts, group.world), qids)), started, group.world)
+            remove_parts(parts)
+        group.barrier()
+    finally:
+        group.close()
+
+
+def _finish(args, settings: LabelSettings, dataset, teacher, entries, started: float, processes: int) -> None:
+    """The labels file (in query order), the labeler's ranking and the meta, from every rank's labelled queries."""
+    from .labeling.labels import write_label_lines
+
+    seconds = {"teacher_training": _training_seconds(args), "index": getattr(teacher, "index_seconds", 0.0), "prf": 0.0, "scoring": 0.0}
+    for e in entries:
+        for k, v in e["seconds"].items():
+            seconds[k] = seconds.get(k, 0.0) + v
+    write_label_lines([e["record"] for e in entries], args.output)
+    ranking_run = {e["qid"]: [ScoredDoc(d, s) for d, s in e["ranking"]] for e in entries if e["ranking"]}
     if args.run and ranking_run:
         write_run(ranking_run, args.run, tag=args.labeler)
     meta = {"labeler": args.labeler, "teacher": str(args.teacher) if args.teacher else None,
             "teacher_kind": getattr(teacher, "kind", None), "dataset": str(dataset.path), "split": args.split,
-            "queries": len(records), "settings": dataclasses.asdict(settings),
+            "queries": len(entries), "settings": dataclasses.asdict(settings),
             "pool": str(args.pool) if args.pool else None,
             "seconds": {k: round(v, 2) for k, v in seconds.items()},
             "teacher_cost_seconds": round(sum(seconds.values()), 2),
-            "index_reused": getattr(teacher, "reused_index", None),
+            "index_reused": getattr(teacher, "reused_index", None), "processes": processes,
             "wall_seconds": round(time.perf_counter() - started, 2), "machine": platform.machine(), "device": args.device}
     with atomic_output(args.output.with_name(args.output.name + ".meta.json")) as tmp:
         tmp.write_text(json.dumps(meta, indent=1))
-    logger.info("labelled %d queries with %s; teacher cost %.1f s", len(records), args.labeler, meta["teacher_cost_seconds"])
+    logger.info("labelled %d queries with %s; teacher cost %.1f s", len(entries), args.labeler, meta["teacher_cost_seconds"])
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -225,3 +225,44 @@ def test_one_pool_for_every_labeler_and_plain_teacher_negatives(setup, tmp_path,
     assert_clean_failure(label_cli.main, ["--dataset", str(data), "--labeler", "hard", "--pool", str(tmp_path / "short.jsonl"),
                                           "--output", str(tmp_path / "x.jsonl")], capsys, "has no candidates in the pool",
                          outputs=[tmp_path / "x.jsonl"])
+
+
+def test_two_gloo_processes_label_like_one_and_a_torn_part_is_redone(setup, tmp_path):
+    """torchrun with two processes writes the labels file of one process byte for byte (and its ranking, scores
+    within float noise: other thread counts); a part
+    left by a killed run (its last line torn) is continued, not redone."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from test_trainer import free_port
+
+    root, data, neg, li = setup
+    extra = ["--teacher", str(li), "--fb-docs", "2", "--fb-clusters", "4", "--fb-k", "2"]
+    single, meta = _label(setup, "collective", tmp_path / "one.jsonl", [*extra, "--run", str(tmp_path / "one.trec"),
+                                                                         "--index", str(tmp_path / "index")])
+    argv = ["--dataset", str(data), "--labeler", "collective", "--negatives", str(neg), "--output", str(tmp_path / "two.jsonl"),
+            "--bm25-negatives", "3", "--teacher-negatives", "2", "--teacher-depth", "5", *extra, "--ranking", str(tmp_path / "two.trec"),
+            "--index", str(tmp_path / "index2")]
+    torchrun = Path(sys.executable).with_name("torchrun")
+    proc = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", str(free_port()), "-m", "pyserini_ckd.label",
+                           *argv], capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    one, two = read_run(tmp_path / "one.trec"), read_run(tmp_path / "two.trec")  # rankings: the same, scores to float noise
+    assert {q: [h.docid for h in hits] for q, hits in one.items()} == {q: [h.docid for h in hits] for q, hits in two.items()}
+    assert all(abs(a.score - b.score) < 1e-4 for q in one for a, b in zip(one[q], two[q]))
+    assert json.loads((tmp_path / "two.jsonl.meta.json").read_text())["processes"] == 2
+    assert not (tmp_path / "two.jsonl.parts").exists()
+    # a part with one finished query and a torn second line: the rerun keeps the first and labels the rest
+    from pyserini_ckd.labeling.shards import Part
+
+    parts = tmp_path / "three.jsonl.parts"
+    first = json.loads((tmp_path / "one.jsonl").read_text().splitlines()[0])
+    kept = Part.line(first["qid"], json.dumps(first), [], {"scoring": 123.0})
+    (parts).mkdir()
+    (parts / "part-0-of-1.jsonl").write_text(kept + '{"qid": "q2", "rec')
+    _, meta3 = _label(setup, "collective", tmp_path / "three.jsonl", [*extra, "--index", str(tmp_path / "index")])
+    assert (tmp_path / "three.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    assert meta3["seconds"]["scoring"] >= 123.0  # the earlier run's seconds count too

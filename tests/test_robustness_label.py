@@ -60,5 +60,6 @@ def test_kill_during_label_then_rerun(setup, tmp_path):
     cli.main(argv + [str(full)])
     kill_mid_run(slowed("pyserini_ckd.labeling.labelers:label_query", "pyserini_ckd.label", argv + [str(out)]), "label collective:")
     assert not out.exists()
+    assert (tmp_path / "killed.jsonl.parts" / "part-0-of-1.jsonl").is_file()  # what was done, for the rerun to continue from
     cli.main(argv + [str(out)])
-    assert out.read_bytes() == full.read_bytes()
+    assert out.read_bytes() == full.read_bytes() and not (tmp_path / "killed.jsonl.parts").exists()

@@ -56,10 +56,15 @@ def merge_candidates(groups: Iterable[tuple]) -> Dict[str, List[str]]:
 
 
 def write_labels(records: Iterable[LabelRecord], path: Union[str, Path]) -> int:
+    return write_label_lines((r.to_json() for r in records), path)
+
+
+def write_label_lines(lines: Iterable[str], path: Union[str, Path]) -> int:
+    """Write labels lines (``LabelRecord.to_json()`` strings) atomically; returns their number."""
     n = 0
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
-        for r in records:
-            out.write(r.to_json() + "\n")
+        for line in lines:
+            out.write(line + "\n")
             n += 1
     return n
 

@@ -213,16 +213,20 @@ def _run(args: argparse.Namespace) -> None:
         todo = [q for q in my_share(qids, group.rank, group.world) if q not in done]
         if done:
             logger.info("continuing: %d queries labelled before, %d to go", len(done), len(todo))
-        with part.appender() as out:
-            for qid in tqdm(todo, unit="query", desc=f"label {args.labeler}", disable=group.rank != 0):
-                positives = [d for d, r in qrels[qid].items() if r > 0]
-                bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
-                before = dict(timer.seconds)
-                record, ranking = label_query(args.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25, settings,
-                                              timer, pools[qid] if pools is not None else None)
-                spent = {k: v - before.get(k, 0.0) for k, v in timer.seconds.items()}
-                out.write(Part.line(qid, record.to_json(), ranking, spent))
-                out.flush()
+        try:
+            with part.appender() as out:
+                for qid in tqdm(todo, unit="query", desc=f"label {args.labeler}", disable=group.rank != 0):
+                    positives = [d for d, r in qrels[qid].items() if r > 0]
+                    bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
+                    before = dict(timer.seconds)
+                    record, ranking = label_query(args.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25,
+                                                  settings, timer, pools[qid] if pools is not None else None)
+                    spent = {k: v - before.get(k, 0.0) for k, v in timer.seconds.items()}
+                    out.write(Part.line(qid, record.to_json(), ranking, spent))
+                    out.flush()
+        except BaseException:
+            part.discard_if_empty()  # keep finished queries for a rerun, not an empty part (a full disk, say)
+            raise
         group.barrier()
         if group.rank == 0:
             _finish(args, settings, dataset, teacher, list(ordered(read_parts(parts, group.world), qids)), started, group.world)

@@ -76,6 +76,15 @@ class Part:
                 f.truncate(good)
         return entries
 
+    def discard_if_empty(self) -> None:
+        """Remove this part if it holds no finished query, and the parts folder if nothing else is in it."""
+        try:
+            if self.path.is_file() and not self.done():
+                self.path.unlink()
+            self.path.parent.rmdir()
+        except OSError:
+            pass
+
     def appender(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return open(self.path, "a", encoding="utf-8")

@@ -193,3 +193,22 @@ def test_a_student_that_kept_its_start_reuses_the_start_index(tmp_path, tiny_mod
     assert run_a == run_b and "index copied" in caplog.text
     meta = json.loads((tmp_path / "w" / "dense" / "tiny" / "b" / "pyserini_ckd.json").read_text())
     assert meta["model"] == str(b)
+
+
+def test_quick_profile_without_a_pool(env, tmp_path):
+    """The quick profile's design (make demo): a warm start, collective labels with their own candidates, the hard
+    student on BM25 negatives, no model selection."""
+    root, config = env
+    settings = {k: v for k, v in json.loads(config.read_text()).items() if k not in ("teacher", "cross_encoder", "students")}
+    settings.update(seeds=[1], labels={**TINY["labels"], "labelers": ["collective"]},
+                    students={**TINY["students"]}, teacher={**TINY["teacher"]})
+    path = tmp_path / "quick.json"
+    path.write_text(json.dumps(settings))
+    w = tmp_path / "w"
+    pipeline_cli.main(["--dataset", str(root / "data" / "tiny"), "--workdir", str(w), "--profile", "quick", "--config", str(path),
+                       "--transfer"])
+    assert not (w / "labels" / "pool.jsonl").exists() and not (w / "labels" / "hard.jsonl").exists()
+    hard = json.loads((w / "models" / "student-hard" / "train_config.json").read_text())
+    assert hard["config"]["init"] == str(w / "models" / "student-hard-warm") and "selection" not in hard
+    assert (w / "runs" / "hybrid-collective.tiny.test.trec").is_file()
+    assert "student-collective" in json.loads((w / "results.json").read_text())["results"]

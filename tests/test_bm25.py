@@ -90,3 +90,17 @@ def test_bad_counts_rejected(tiny_dataset, tiny_bm25_index, tmp_path, capsys, fl
     run_cli_expect_error(search_cli.main, ["--dataset", str(tiny_dataset), "--bm25", str(tiny_bm25_index),
                                            "--output", str(tmp_path / "r.trec")] + flag, capsys)
     assert not (tmp_path / "r.trec").exists()
+
+
+def test_a_document_with_no_text_is_not_an_incomplete_index(tmp_path):
+    """Anserini skips a document without text (cranfield has two): the build succeeds and says so."""
+    from conftest import DOCS, write_dataset
+    from pyserini_ckd.data.corpus import iter_corpus
+    from pyserini_ckd.lucene.index import IndexConfig, build_bm25_index
+
+    data = write_dataset(tmp_path / "d", docs=list(DOCS) + [("empty", "", "")])
+    assert build_bm25_index(iter_corpus(data / "corpus.jsonl"), IndexConfig(index=tmp_path / "ix")) == len(DOCS)
+    from pyserini_ckd.data.records import Query
+
+    run = bm25_search(tmp_path / "ix", {"q": Query("q", "aspirin")}, BM25Config(hits=5))
+    assert run["q"] and all(h.docid != "empty" for h in run["q"])

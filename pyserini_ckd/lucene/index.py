@@ -48,7 +48,7 @@ def build_bm25_index(documents: Iterable[Document], config: IndexConfig, total: 
     ensure_pyserini_ready()
     from pyserini.index.lucene import LuceneIndexer
 
-    count = 0
+    count = empty = 0
     with atomic_output(config.index, directory=True) as tmp:
         args: List[str] = ["-index", str(tmp), "-storePositions", "-storeDocvectors", "-storeRaw"]
         indexer = LuceneIndexer(args=args, threads=config.threads)
@@ -56,6 +56,7 @@ def build_bm25_index(documents: Iterable[Document], config: IndexConfig, total: 
             batch: List[str] = []
             with tqdm(total=total, unit="doc", desc="bm25 index") as bar:
                 for doc in documents:
+                    empty += not doc.contents.strip()  # Anserini's indexer skips a document with no text
                     batch.append(json.dumps({"id": doc.docid, "contents": doc.contents}))
                     if len(batch) >= config.batch_size:
                         indexer.add_batch_raw(batch)
@@ -68,9 +69,11 @@ def build_bm25_index(documents: Iterable[Document], config: IndexConfig, total: 
                     bar.update(len(batch))
         finally:
             indexer.close()
-        _check_complete(tmp, count)
-    logger.info("indexed %d documents into %s", count, config.index)
-    return count
+        _check_complete(tmp, count - empty)
+    if empty:
+        logger.warning("%d document(s) with no text are not in the BM25 index (no query term can match them)", empty)
+    logger.info("indexed %d documents into %s", count - empty, config.index)
+    return count - empty
 
 
 def _check_complete(index: Path, expected: int) -> None:

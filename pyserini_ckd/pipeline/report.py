@@ -240,7 +240,9 @@ def five_views(summary: dict) -> str:
     """One table: nDCG@10 on the main test set, its unseen part and each transfer collection (seeds averaged;
     each seed in brackets), and the pooled new questions."""
     results, main = summary["results"], summary["dataset"]
-    views = [(main, "test"), (main, "test-unseen")] + sorted({(d, "test") for s in results.values() for d in s if d != main})
+    transfer = list((summary.get("settings") or {}).get("transfer") or [])  # in the profile's order
+    others = sorted({d for s in results.values() for d in s if d != main}, key=lambda d: (transfer.index(d) if d in transfer else len(transfer), d))
+    views = [(main, "test"), (main, "test-unseen")] + [(d, "test") for d in others]
     views = [dv for dv in views if any(dv[1] in results[s].get(dv[0], {}) for s in results)]
     pooled = (summary.get("new_questions") or {}).get("systems", {})
     head = ["system"] + [f"{d} {'unseen' if v == 'test-unseen' else 'all'}" if d == main else d for d, v in views] + ["new questions pooled"]

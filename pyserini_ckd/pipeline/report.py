@@ -343,7 +343,9 @@ def plot(summary: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     results = summary["results"]
-    views = sorted({(d, v) for s in results.values() for d, vs in s.items() for v in vs}, key=lambda dv: (dv[0] != summary["dataset"], dv))
+    transfer = list((summary.get("settings") or {}).get("transfer") or [])
+    views = sorted({(d, v) for s in results.values() for d, vs in s.items() for v in vs},
+                   key=lambda dv: (dv[0] != summary["dataset"], transfer.index(dv[0]) if dv[0] in transfer else -1, dv))
     if not views:
         return
     systems = [s for s in results if s != "zeroshot"]

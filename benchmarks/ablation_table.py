@@ -31,7 +31,7 @@ for name, patterns in rows:
                     for p in patterns if Path(str(p).format(ds=ds)).is_file()]
         if not per_seed:
             continue
-        seeds[name] = len(per_seed)
+        seeds[name] = min(seeds.get(name, len(per_seed)), len(per_seed))  # a seed missing in any view shows
         mean = {q: sum(p[q] for p in per_seed) / len(per_seed) for q in per_seed[0]}
         table.setdefault(name, {})[f"{ds}/{view}"] = round(sum(mean.values()) / len(mean), 4)
         if (ds, view) != ("scifact", "test"):

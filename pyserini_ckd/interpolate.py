@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .cli import run_cli
-from .errors import ConfigError, InputError
+from .errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -78,14 +78,9 @@ def _run(args: argparse.Namespace) -> None:
         selection = None
         if args.rerank:
             from .data.runs import read_run
-            from .training.selection import SelectionSet
+            from .training.selection import selection_set
 
-            run = read_run(args.rerank)
-            missing = [q for q in queries if q not in run]
-            if missing:
-                raise InputError(args.rerank, None, f"held-out query {missing[0]!r} has no candidates in the run")
-            selection = SelectionSet({q: queries[q].text for q in queries}, {q: [h.docid for h in run[q][:args.depth]] for q in queries},
-                                     {q: qrels[q] for q in queries})
+            selection = selection_set({q: qrels[q] for q in queries}, read_run(args.rerank), queries, args.depth, args.rerank)
         lam, grid = choose_lambda(start, trained, passages, queries, qrels, args.lambdas or DEFAULT_GRID, selection=selection)
         record.update({"qrels": args.qrels, "unseen_from": args.unseen_from, "queries": len(queries), "grid": grid,
                        "judged_by": f"re-ranking the top {args.depth} of {args.rerank}" if args.rerank else "exact search"})

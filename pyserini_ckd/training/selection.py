@@ -52,14 +52,19 @@ def build_selection_set(qrels_path: Union[str, Path], run_path: Union[str, Path]
     qrels = {q: docs for q, docs in read_qrels(qrels_path).items() if any(r > 0 for r in docs.values())}
     if not qrels:
         raise InputError(qrels_path, None, "no judged queries to select on")
-    run = read_run(run_path)
-    missing = [q for q in qrels if q not in run]
-    if missing:
-        raise InputError(run_path, None, f"held-out query {missing[0]!r} has no candidates in the run")
     unknown = [q for q in qrels if q not in queries]
     if unknown:
         raise InputError(qrels_path, None, f"unknown query id {unknown[0]!r}")
-    return SelectionSet({q: queries[q].text for q in qrels}, {q: [h.docid for h in run[q][:depth]] for q in qrels}, qrels)
+    return selection_set(qrels, read_run(run_path), queries, depth, run_path)
+
+
+def selection_set(qrels: Mapping[str, Dict[str, int]], run: Run, queries: Mapping[str, object], depth: int,
+                  run_path: Union[str, Path]) -> SelectionSet:
+    """The queries of ``qrels`` with the top ``depth`` documents of ``run`` (read from ``run_path``) as candidates."""
+    missing = [q for q in qrels if q not in run]
+    if missing:
+        raise InputError(run_path, None, f"held-out query {missing[0]!r} has no candidates in the run")
+    return SelectionSet({q: queries[q].text for q in qrels}, {q: [h.docid for h in run[q][:depth]] for q in qrels}, dict(qrels))
 
 
 @torch.inference_mode()

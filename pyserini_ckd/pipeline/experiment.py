@@ -500,9 +500,8 @@ class Experiment:
         e = self.s["encoder"]
         meta = index_dir / "pyserini_ckd.json"
         current = model_fingerprint(resolve_model(model))
-        if not meta.is_file() or json.loads(meta.read_text()).get("model_fingerprint") != current:
-            self._reuse_index(index_dir, current, d.corpus_path, model)
-        if not meta.is_file() or json.loads(meta.read_text()).get("model_fingerprint") != current:
+        fresh = meta.is_file() and json.loads(meta.read_text()).get("model_fingerprint") == current
+        if not fresh and not self._reuse_index(index_dir, current, d.corpus_path, model):
             encode_cli.main(["input", "--corpus", str(d.corpus_path), "output", "--embeddings", str(index_dir),
                              "encoder", "--encoder", str(model), "--batch-size", str(e["batch_size"]),
                              "--max-length", str(e["passage_max_length"]), "--device", self.config.device])
@@ -529,15 +528,15 @@ class Experiment:
         return exact_search(DenseEncoder.load(model, device=self.config.device), vectors, docids, queries, hits)
 
     @staticmethod
-    def _reuse_index(index_dir: Path, fingerprint: str, corpus: Path, model) -> None:
+    def _reuse_index(index_dir: Path, fingerprint: str, corpus: Path, model) -> bool:
         """Copy a sibling index of the same corpus made by a model with the same weights and settings (a student
-        whose model selection kept its starting point, say), instead of encoding the corpus again."""
+        whose model selection kept its starting point, say), instead of encoding the corpus again; True if copied."""
         import shutil
 
         from ..atomic import atomic_output
 
         if not index_dir.parent.is_dir():
-            return
+            return False
         for other in sorted(index_dir.parent.iterdir()):
             meta = other / "pyserini_ckd.json"
             if other == index_dir or not meta.is_file():
@@ -551,7 +550,8 @@ class Experiment:
                             shutil.copy2(f, tmp / f.name)
                     (tmp / "pyserini_ckd.json").write_text(json.dumps({**m, "model": str(model)}, indent=2))  # names its own model
                 logger.info("%s: the same model as %s, index copied", index_dir, other)
-                return
+                return True
+        return False
 
     def dev_queries(self):
         from ..training.holdout import is_held_out

@@ -74,9 +74,7 @@ def recovery(exp, fold: int) -> Dict[str, list]:
         rows = [r for r in read_labels(exp.labels_path(name)) if r["qid"] not in dev]
         ranking = exp.run_path(f"labeler-{name}", exp.main.name, "train")
         run = {q: [h.docid for h in hits] for q, hits in read_run(ranking).items()} if ranking.is_file() else None
-        t = exp.student_temperature(name) if name not in PROBABILITY_LABELERS else 1.0
-        if t is None:
-            t = exp.s["students"].get("temperature", 0.25)
+        t = 1.0 if name in PROBABILITY_LABELERS else exp.student_temperature(name)  # hard, uniform: their own targets
         audits = audit_file(rows, name, t, {q: hidden.get(q, {}) for q in (r["qid"] for r in rows)}, run)
         for a in audits:
             a.qid = f"{fold}:{a.qid}"

@@ -334,12 +334,17 @@ class Experiment:
             return {"temperature": choice["temperature"], "epsilon_matched": choice["epsilon_matched_temperature"]}
         return run
 
-    def student_temperature(self, system: str) -> Optional[float]:
-        """The kd temperature a student trains at: the profile's number, or the dev choice."""
-        t = self.s["students"].get("temperature")
-        if t == "dev" and system in self.temperature_stages:
+    def student_temperature(self, system: str) -> float:
+        """The kd temperature a student trains at: the dev choice (``"dev"``, for a teacher labeler), the
+        profile's number, or the trainer's default."""
+        from ..training.config import TrainConfig
+
+        t = self.s["students"].get("temperature", TrainConfig.temperature)
+        if t == "dev":
+            if system not in self.temperature_stages:  # hard and uniform: no teacher scores to soften
+                return TrainConfig.temperature
             return float(json.loads(self.temperature_path(system).read_text())["temperature"])
-        return None if t == "dev" else t
+        return float(t)
 
     def _bm25_index(self, d: Dataset, out: Path):
         def run():
@@ -476,10 +481,8 @@ class Experiment:
             if loss == "kd" or self.pooled:  # with a pool, hard and uniform students read it from their labels file
                 i = argv.index("--negatives")
                 argv[i:i + 2] = ["--labels", str(self.labels_path(system))]
-            students = {k: v for k, v in self.s["students"].items() if k not in ("temperature", "temperature_grid")}
-            temperature = self.student_temperature(system)
-            if temperature is not None:
-                students["temperature"] = temperature
+            students = {k: v for k, v in self.s["students"].items() if k != "temperature_grid"}
+            students["temperature"] = self.student_temperature(system)
             train_cli.main(argv + settings_flags(students) + self.selection_flags(students))
             return json.loads((self.model_dir(name) / "train_config.json").read_text())
         return run

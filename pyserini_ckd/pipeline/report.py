@@ -123,9 +123,7 @@ def label_audit(exp) -> dict:
             continue
         rows = [r for r in read_labels(path) if r["qid"] not in dev]
         records[labeler] = rows
-        t = exp.student_temperature(labeler) if labeler not in PROBABILITY_LABELERS else None
-        if labeler not in PROBABILITY_LABELERS and t is None:
-            t = exp.s["students"].get("temperature", 0.25)
+        t = None if labeler in PROBABILITY_LABELERS else exp.student_temperature(labeler)  # hard, uniform: their own targets
         out[labeler] = {"temperature": t, **summarise(audit_file(rows, labeler, t or 1.0))}
     if "collective" in records and "teacher" in records:
         effect = expansion_effect(records["collective"], records["teacher"], out["collective"]["temperature"])

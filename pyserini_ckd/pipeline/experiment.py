@@ -296,25 +296,12 @@ class Experiment:
 
             train = self.main.qrels("train")
             dev = {q: docs for q, docs in train.items() if is_held_out(q, self.s["holdout_fraction"], self.seed0)}
-            if self.s["train_queries_limit"]:
-                from types import SimpleNamespace
-
-                from ..training.holdout import limit_queries
-
-                kept = {e.qid for e in limit_queries([SimpleNamespace(qid=q) for q in train if q not in dev],
-                                                     self.s["train_queries_limit"], self.seed0)}
-                train = {q: docs for q, docs in train.items() if q in kept}
-            else:
-                train = {q: docs for q, docs in train.items() if q not in dev}
             unseen = unseen_slice(dev, train)
-            enough = len(unseen) >= self.s["fusion"].get("min_tuning_queries", 1)
-            if not enough:
-                logger.warning("only %d dev queries with unseen relevant documents: model selection judges all %d dev queries",
-                               len(unseen), len(dev))
-            for path, qrels in ((self.dev_qrels, dev), (self.dev_unseen_qrels, unseen), (self.selection_qrels, unseen if enough else dev)):
+            selection, on = self.unseen_or_dev(dev, "model selection judges")
+            for path, qrels in ((self.dev_qrels, dev), (self.dev_unseen_qrels, unseen), (self.selection_qrels, selection)):
                 with atomic_output(path) as tmp:
                     tmp.write_text(beir_qrels_text(qrels))
-            return {"dev_queries": len(dev), "dev_unseen_queries": len(unseen), "selection_on": "dev-unseen" if enough else "dev"}
+            return {"dev_queries": len(dev), "dev_unseen_queries": len(unseen), "selection_on": on}
         return run
 
     def _temperature(self, labeler: str):
@@ -603,18 +590,24 @@ class Experiment:
         return read_qrels(self.dev_qrels) if len(lines) > 1 else {}
 
     def fusion_tuning_qrels(self, dev: dict):
-        """The dev queries the fusion weight is tuned on: with ``tune_on`` "dev-unseen" those whose relevant
-        documents no training query shares (:func:`pyserini_ckd.hybrid.unseen_slice`), if there are at least
-        ``min_tuning_queries`` of them; otherwise (or with "dev") the whole dev slice."""
+        """The dev queries the fusion weight is tuned on: with ``tune_on`` "dev-unseen" :meth:`unseen_or_dev`;
+        with "dev" the whole dev slice."""
+        if self.s["fusion"].get("tune_on", "dev") == "dev-unseen":
+            return self.unseen_or_dev(dev, "tuning fusion")
+        return dev, "dev"
+
+    def unseen_or_dev(self, dev: dict, purpose: str):
+        """(queries, name): the dev queries whose relevant documents no training query shares
+        (:func:`pyserini_ckd.hybrid.unseen_slice`), if there are at least ``fusion.min_tuning_queries`` of them,
+        else the whole dev slice. Fusion tuning and model selection both judge on it."""
         from ..hybrid import unseen_slice
 
-        f = self.s["fusion"]
-        if f.get("tune_on", "dev") == "dev-unseen":
-            unseen = unseen_slice(dev, self.main.qrels("train"))
-            if len(unseen) >= f.get("min_tuning_queries", 1):
-                return unseen, "dev-unseen"
-            logger.warning("only %d dev queries with unseen relevant documents (< %d): tuning fusion on all %d dev queries",
-                           len(unseen), f.get("min_tuning_queries", 1), len(dev))
+        least = self.s["fusion"].get("min_tuning_queries", 1)
+        unseen = unseen_slice(dev, self.main.qrels("train"))
+        if len(unseen) >= least:
+            return unseen, "dev-unseen"
+        logger.warning("only %d dev queries with unseen relevant documents (< %d): %s on all %d dev queries",
+                       len(unseen), least, purpose, len(dev))
         return dev, "dev"
 
     # ---- running ----------------------------------------------------------------------------------

@@ -173,12 +173,11 @@ class Experiment:
         self.selection_deps = [self.dev_slice, self.bm25_runs[f"{main.name}.train"]]
         warm_key = {**(s["warm_start"] or {}), **common, "encoder": s["encoder"], "seed": self.seed0}
         teachers: Dict[str, Stage] = {}
-        if s["warm_start"] is None:
-            if self.teacher_is_warm_start:
-                from ..errors import ConfigError
+        warm: Optional[Stage] = None  # none with warm_start: null (students start from the base model)
+        if s["warm_start"] is None and self.teacher_is_warm_start:
+            from ..errors import ConfigError
 
-                raise ConfigError("teacher.from_warm_start needs a warm_start")
-            warm = None
+            raise ConfigError("teacher.from_warm_start needs a warm_start")
         if self.teacher_is_warm_start:
             # the paper's accounting: the teacher is the checkpoint every student starts from
             warm_key["late_interaction"] = {**li_model, "li_weight": s["teacher"].get("li_weight", 1.0)}
@@ -276,12 +275,17 @@ class Experiment:
             names.append("hard")
         return names
 
+    @staticmethod
+    def _selects(settings: Optional[dict]) -> bool:
+        """Whether a model's training settings ask for model selection."""
+        return bool(settings and settings.get("select_every"))
+
     def _selection_deps(self, settings: Optional[dict]) -> List[Stage]:
-        return list(self.selection_deps) if settings and settings.get("select_every") else []
+        return list(self.selection_deps) if self._selects(settings) else []
 
     def selection_flags(self, settings: Optional[dict]) -> List[str]:
         """Model selection on the unseen dev slice, re-ranking BM25's top ``selection_depth`` (see the module doc)."""
-        if not settings or not settings.get("select_every"):
+        if not self._selects(settings):
             return []
         return ["--select-qrels", str(self.selection_qrels), "--select-run", str(self.run_path("bm25", self.main.name, "train")),
                 "--select-depth", str(self.s.get("selection_depth", 30))]

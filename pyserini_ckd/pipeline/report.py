@@ -57,16 +57,17 @@ def evaluate_all(exp, per_query: Optional[Dict[Tuple[str, str, str], Dict[str, f
             zero = per_system.get("zeroshot")
             zero_pq = _mean_per_query(zero) if zero else None
             for base, evals in per_system.items():
+                pq = _mean_per_query(evals)
                 if per_query is not None:
-                    per_query[(base, d.name, view)] = _mean_per_query(evals)
+                    per_query[(base, d.name, view)] = pq
                 agg = {m: sum(e.aggregates[m] for _, e in evals) / len(evals) for m in evals[0][1].aggregates}
                 entry = {**{m: round(v, 4) for m, v in agg.items()}, "seeds": {s: round(e.aggregates[KEY], 4) for s, e in evals}}
                 if hard_pq is not None and base != "student-hard":
-                    entry["p_vs_student_hard"] = paired_t_test(hard_pq, _mean_per_query(evals))
+                    entry["p_vs_student_hard"] = paired_t_test(hard_pq, pq)
                 if zero_pq is not None and base != "zeroshot":
-                    delta, low, high = bootstrap_delta(zero_pq, _mean_per_query(evals))
+                    delta, low, high = bootstrap_delta(zero_pq, pq)
                     entry["delta_vs_zeroshot"] = {"mean": delta, "ci95": [low, high]}
-                    entry["p_vs_zeroshot"] = paired_t_test(zero_pq, _mean_per_query(evals))
+                    entry["p_vs_zeroshot"] = paired_t_test(zero_pq, pq)
                 results.setdefault(base, {}).setdefault(d.name, {})[view] = entry
     return results
 
@@ -234,14 +235,21 @@ FIVE_VIEW_ORDER = ("zeroshot", "bm25", "student-hard", "student-uniform", "stude
                    "student-collective", "hybrid-collective")
 
 
+def ordered_views(summary: dict) -> List[Tuple[str, str]]:
+    """Every (dataset, view) with results: the main dataset first, then the transfer collections in the profile's order."""
+    main, transfer = summary["dataset"], list((summary.get("settings") or {}).get("transfer") or [])
+
+    def key(dv: Tuple[str, str]):
+        return dv[0] != main, transfer.index(dv[0]) if dv[0] in transfer else len(transfer), dv
+
+    return sorted({(d, v) for s in summary["results"].values() for d, vs in s.items() for v in vs}, key=key)
+
+
 def five_views(summary: dict) -> str:
     """One table: nDCG@10 on the main test set, its unseen part and each transfer collection (seeds averaged;
     each seed in brackets), and the pooled new questions."""
     results, main = summary["results"], summary["dataset"]
-    transfer = list((summary.get("settings") or {}).get("transfer") or [])  # in the profile's order
-    others = sorted({d for s in results.values() for d in s if d != main}, key=lambda d: (transfer.index(d) if d in transfer else len(transfer), d))
-    views = [(main, "test"), (main, "test-unseen")] + [(d, "test") for d in others]
-    views = [dv for dv in views if any(dv[1] in results[s].get(dv[0], {}) for s in results)]
+    views = [(d, v) for d, v in ordered_views(summary) if v == "test" or (d, v) == (main, "test-unseen")]
     pooled = (summary.get("new_questions") or {}).get("systems", {})
     head = ["system"] + [f"{d} {'unseen' if v == 'test-unseen' else 'all'}" if d == main else d for d, v in views] + ["new questions pooled"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -265,8 +273,7 @@ def five_views(summary: dict) -> str:
 def tables(summary: dict) -> str:
     lines = []
     results = summary["results"]
-    views = sorted({(d, v) for sys_ in results.values() for d, vs in sys_.items() for v in vs},
-                   key=lambda dv: (dv[0] != summary["dataset"], dv))
+    views = ordered_views(summary)
     for d, v in views:
         lines.append(f"\n{d} / {v}")
         lines.append(f"| system | nDCG@10 | RR@10 | R@100 | R@1000 | p vs student-hard |")
@@ -341,9 +348,7 @@ def plot(summary: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     results = summary["results"]
-    transfer = list((summary.get("settings") or {}).get("transfer") or [])
-    views = sorted({(d, v) for s in results.values() for d, vs in s.items() for v in vs},
-                   key=lambda dv: (dv[0] != summary["dataset"], transfer.index(dv[0]) if dv[0] in transfer else -1, dv))
+    views = ordered_views(summary)
     if not views:
         return
     systems = [s for s in results if s != "zeroshot"]

@@ -24,6 +24,7 @@ from pyserini_ckd.atomic import atomic_output
 from pyserini_ckd.data.qrels import read_qrels
 from pyserini_ckd.data.runs import read_run
 from pyserini_ckd.evaluation import evaluate_run, paired_t_test
+from pyserini_ckd.labeling.labels import meta_path
 from pyserini_ckd.pipeline.__main__ import add_experiment_arguments, config_from_args
 from pyserini_ckd.pipeline.experiment import Experiment
 from pyserini_ckd.pipeline.report import labeler_dev_quality
@@ -46,7 +47,7 @@ def main() -> None:
     quality = labeler_dev_quality(exp)
     rows = {}
     for labeler in args.labelers:
-        meta = json.loads((exp.w / "labels" / f"{labeler}.jsonl.meta.json").read_text())
+        meta = json.loads(meta_path(exp.labels_path(labeler)).read_text())
         rows[labeler] = {"teacher_cost_seconds": meta["teacher_cost_seconds"], **meta["seconds"], "queries": meta["queries"],
                          "dev_nDCG@10": quality.get(labeler)}
     warm_seconds = json.loads((exp.model_dir("student-hard-warm") / "train_config.json").read_text())["train_seconds"] \

@@ -41,7 +41,7 @@ from .data.runs import read_run, write_run
 from .errors import ConfigError, InputError
 from .labeling.labelers import LABELERS, NEEDS_TEACHER, NEGATIVES_FROM, LabelSettings, Timer, label_query
 from .labeling.formats import FORMATS, export_labels, import_labels
-from .labeling.labels import write_labels
+from .labeling.labels import meta_path, write_labels
 from .teacher.prf import PRFConfig, RocchioConfig
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def _convert(args: argparse.Namespace) -> None:
             "dataset": str(dataset.path), "split": args.split, "queries": len(records), "settings": {},
             "seconds": {}, "teacher_cost_seconds": None, "wall_seconds": round(time.perf_counter() - started, 2),
             "machine": platform.machine(), "device": None}
-    with atomic_output(args.output.with_name(args.output.name + ".meta.json")) as tmp:
+    with atomic_output(meta_path(args.output)) as tmp:
         tmp.write_text(json.dumps(meta, indent=1))
     logger.info("imported %d queries' teacher scores from %s (%s)", len(records), args.import_[1], fmt)
 
@@ -256,7 +256,7 @@ def _finish(args, settings: LabelSettings, dataset, teacher, entries, started: f
             "teacher_cost_seconds": round(sum(seconds.values()), 2),
             "index_reused": getattr(teacher, "reused_index", None), "processes": processes,
             "wall_seconds": round(time.perf_counter() - started, 2), "machine": platform.machine(), "device": args.device}
-    with atomic_output(args.output.with_name(args.output.name + ".meta.json")) as tmp:
+    with atomic_output(meta_path(args.output)) as tmp:
         tmp.write_text(json.dumps(meta, indent=1))
     logger.info("labelled %d queries with %s; teacher cost %.1f s", len(entries), args.labeler, meta["teacher_cost_seconds"])
 

@@ -105,7 +105,9 @@ def audit_row(record: Mapping, temperature: float, probabilities: bool,
 
 
 def labeler_of(path: Union[str, Path]) -> Optional[str]:
-    meta = Path(str(path) + ".meta.json")
+    from .labels import meta_path
+
+    meta = meta_path(path)
     if meta.is_file():
         try:
             return json.loads(meta.read_text()).get("labeler")

@@ -55,6 +55,11 @@ def merge_candidates(groups: Iterable[tuple]) -> Dict[str, List[str]]:
     return out
 
 
+def meta_path(labels: Union[str, Path]) -> Path:
+    """``LABELS.meta.json``, beside a labels file: labeler, teacher, settings, seconds, teacher cost."""
+    return Path(str(labels) + ".meta.json")
+
+
 def write_labels(records: Iterable[LabelRecord], path: Union[str, Path]) -> int:
     return write_label_lines((r.to_json() for r in records), path)
 

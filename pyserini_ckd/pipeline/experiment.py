@@ -459,7 +459,9 @@ class Experiment:
             if labeler == "cross-encoder":
                 argv += ["--bm25-run", str(self.run_path("bm25", self.main.name, "train"))]
             label_cli.main(argv)
-            return json.loads(out.with_name(out.name + ".meta.json").read_text())
+            from ..labeling.labels import meta_path
+
+            return json.loads(meta_path(out).read_text())
         return run
 
     def _student(self, system: str, seed: int, name: str):

@@ -26,6 +26,7 @@ import numpy as np
 from ..atomic import atomic_output
 from ..data.runs import read_run
 from ..evaluation import DEFAULT_MEASURES, evaluate_run, paired_t_test
+from ..labeling.labels import meta_path
 
 KEY = "nDCG@10"
 
@@ -166,7 +167,7 @@ def update_model_cards(exp, results: dict) -> None:
                       for d, views in results.get(_base(system), {}).items()
                       for view, entry in views.items() if system in entry.get("seeds", {})}
         labeler = _base(system).removeprefix("student-")
-        labels = exp.w / "labels" / f"{labeler}.jsonl"
+        labels = exp.labels_path(labeler)
         write_model_card(folder, "dense", str(exp.main.path), labels_meta_for(labels if labels.is_file() else None),
                          evaluation or None)
 
@@ -194,7 +195,7 @@ def write_report(exp) -> dict:
     results = evaluate_all(exp, per_query)
     costs = {}
     for labeler, stage in exp.label_stages.items():
-        meta = exp.w / "labels" / f"{labeler}.jsonl.meta.json"
+        meta = meta_path(exp.labels_path(labeler))
         if meta.is_file():
             m = json.loads(meta.read_text())
             costs[labeler] = {"teacher_cost_seconds": m["teacher_cost_seconds"], **m["seconds"]}

@@ -153,5 +153,7 @@ def labels_meta_for(labels: Optional[Union[str, Path]]) -> Optional[dict]:
     """The ``.meta.json`` beside a labels file, if any."""
     if not labels:
         return None
-    meta = Path(str(labels) + ".meta.json")
+    from ..labeling.labels import meta_path
+
+    meta = meta_path(labels)
     return json.loads(meta.read_text()) if meta.is_file() else None

@@ -26,7 +26,7 @@ import math
 import os
 import shutil
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
@@ -243,18 +243,24 @@ class Trainer:
         return total
 
     # ---- model selection --------------------------------------------------------------------------
+    @contextmanager
+    def _own_lengths(self):
+        """The model with its own lengths inside the block, not ``max_length``'s training cut."""
+        if self.saved_encoder_config is None:
+            yield
+            return
+        cut, self.model.config = self.model.config, self.saved_encoder_config
+        try:
+            yield
+        finally:
+            self.model.config = cut
+
     def _select(self, step: int) -> None:
         """Score the held-out queries at ``step``; keep a CPU copy of the weights when they are the best so far."""
         from .selection import evaluate
 
-        training_config = self.model.config if self.saved_encoder_config is not None else None
-        if training_config is not None:  # judge the model as it will be saved and used, not at the training cut
-            self.model.config = self.saved_encoder_config
-        try:
+        with self._own_lengths():  # judge the model as it will be saved and used, not at the training cut
             value = evaluate(self.model, self.selection, self.passages)
-        finally:
-            if training_config is not None:
-                self.model.config = training_config
         self.history[step] = round(value, 6)
         logger.info("step %d: held-out %s %.4f", step, MEASURE, value)
         if self.best is None or value > self.best[1]:
@@ -326,8 +332,6 @@ class Trainer:
             if self.best[0] != self.total_steps:
                 self.model.load_state_dict(self.best[2])
                 logger.info("keeping step %d (held-out %s %.4f)", self.best[0], MEASURE, self.best[1])
-        if self.saved_encoder_config is not None:
-            self.model.config = self.saved_encoder_config  # the saved folder keeps the model's own lengths
 
         def extra(tmp: Path) -> None:
             shutil.copy(self.log_path, tmp / "train_log.jsonl")
@@ -335,5 +339,6 @@ class Trainer:
             (tmp / "train_config.json").write_text(json.dumps(summary, indent=1))
 
         self.model.eval()
-        self.model.save(self.config.output, extra=extra)
+        with self._own_lengths():  # the saved folder keeps the model's own lengths
+            self.model.save(self.config.output, extra=extra)
         logger.info("saved the trained model to %s", self.config.output)

@@ -74,7 +74,8 @@ def _fixed(qid: str, positives: List[str], cands: Dict[str, List[str]], labeler:
 
 def _pool_candidates(positives: List[str], pool: Pool) -> Dict[str, List[str]]:
     """The pool's candidates in its order, every labelled positive among them (first, if the pool lacks it)."""
-    cands = merge_candidates([("positive", [d for d in positives if d not in {c for c, _ in pool}])])
+    pooled = {d for d, _ in pool}
+    cands = merge_candidates([("positive", [d for d in positives if d not in pooled])])
     for d, sources in pool:
         cands.setdefault(d, list(sources))
     return cands
@@ -88,15 +89,16 @@ def label_query(labeler: str, teacher, qid: str, text: str, positives: List[str]
     teacher's top ``teacher_negatives`` non-positives; with ``pool`` they are the pool's.
     """
     bm25 = [d for d in bm25 if d not in positives][:settings.bm25_negatives]
+    pooled = _pool_candidates(positives, pool) if pool is not None else None
     if labeler in ("hard", "uniform"):
-        cands = _pool_candidates(positives, pool) if pool is not None else merge_candidates([("positive", positives), ("bm25", bm25)])
+        cands = pooled if pooled is not None else merge_candidates([("positive", positives), ("bm25", bm25)])
         return _fixed(qid, positives, cands, labeler, settings), []
     start = time.perf_counter()
     q = teacher.query(text)
     expansion = None
     if labeler == "cross-encoder":
-        if pool is not None:
-            docids = list(_pool_candidates(positives, pool))
+        if pooled is not None:
+            docids = list(pooled)
             ranking = sorted(zip(docids, teacher.score(q, docids)), key=lambda x: -x[1])
         else:
             ranking = teacher.rank_pool(q, qid, settings.teacher_depth)
@@ -111,8 +113,8 @@ def label_query(labeler: str, teacher, qid: str, text: str, positives: List[str]
             start = time.perf_counter()
             ranking = teacher.rank(q, settings.teacher_depth, expansion)
     pos = set(positives)
-    if pool is not None:
-        cands = _pool_candidates(positives, pool)
+    if pooled is not None:
+        cands = pooled
     else:
         source = ranking if settings.negatives_from == "expanded" else plain
         teacher_negs = [d for d, _ in source if d not in pos][:settings.teacher_negatives]

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from pyserini_ckd import train as train_cli
 from pyserini_ckd.data.qrels import read_qrels
 from pyserini_ckd.data.runs import read_run
 from pyserini_ckd.evaluation import evaluate_run, paired_t_test
 from pyserini_ckd.pipeline.__main__ import add_experiment_arguments, config_from_args
-from pyserini_ckd.pipeline.experiment import Experiment, settings_flags
+from pyserini_ckd.pipeline.experiment import Experiment
+from pyserini_ckd.training.job import run_train
 
 
 def main() -> None:
@@ -35,8 +35,7 @@ def main() -> None:
     if not (joint / "train_config.json").is_file():
         raise SystemExit(f"no joint warm start in {joint}: run benchmarks/teacher_cost.py on this workdir first")
     if not (dense_only / "train_config.json").is_file():
-        train_cli.main(exp.common_train_flags(exp.seed0) + ["--model", "dense", "--init", str(exp.sized_base()),
-                                                             "--output", str(dense_only)] + settings_flags(exp.s["warm_start"]))
+        run_train(exp.train_job(exp.seed0, "dense", exp.sized_base(), dense_only, exp.s["warm_start"]))
     qrels = read_qrels(exp.dev_qrels)
     queries = exp.dev_queries()
     key = "nDCG@10"

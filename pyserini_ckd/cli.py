@@ -10,30 +10,9 @@ import sys
 from typing import Callable, Optional, Sequence
 
 from .errors import CkdError
+from .jobs import non_negative_float, positive_int  # noqa: F401 -- the argparse types every CLI uses
 
 logger = logging.getLogger(__name__)
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer > 0 (zero or negative counts, sizes and lengths are rejected)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a float >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}

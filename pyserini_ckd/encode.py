@@ -19,38 +19,32 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from .cli import positive_int, run_cli
+from .cli import run_cli
 from .data.datasets import resolve_dataset
-from .dense.corpus_encoding import FIELDS, EncodeConfig, encode_corpus
+from .dense.corpus_encoding import EncodeConfig, encode_corpus
 from .dense.faiss_index import merge_shards
 from .errors import ConfigError
+from .jobs import add_arguments, field_names
 
 SECTIONS = ("input", "output", "encoder", "merge")
 
 
 def _section_parsers() -> Dict[str, argparse.ArgumentParser]:
-    inp = argparse.ArgumentParser(prog="input", add_help=False)
-    inp.add_argument("--corpus", required=True, help="dataset folder or name, or a corpus JSONL (BEIR or Pyserini)")
-    inp.add_argument("--fields", nargs="+", default=list(FIELDS), help="which document fields form the passage text")
-    inp.add_argument("--shard-id", type=int, default=0)
-    inp.add_argument("--shard-num", type=positive_int, default=1)
-    inp.add_argument("--chunk-size", type=positive_int, default=2048, help="documents read and encoded at a time")
-    out = argparse.ArgumentParser(prog="output", add_help=False)
-    out.add_argument("--embeddings", type=Path, required=True, help="output folder (index, docid, pyserini_ckd.json)")
-    out.add_argument("--to-faiss", action="store_true", help="accepted for compatibility; always on")
-    enc = argparse.ArgumentParser(prog="encoder", add_help=False)
-    enc.add_argument("--encoder", default="minilm", help="model directory or 'minilm'")
-    enc.add_argument("--batch-size", type=positive_int, default=32)
-    enc.add_argument("--max-length", type=positive_int, default=None, help="passage length (default: the model's)")
-    enc.add_argument("--device", default="cpu")
-    precision = enc.add_mutually_exclusive_group()
+    """The input, output and encoder sections from :class:`EncodeConfig`'s fields (their ``group``), and merge."""
+    parsers = {}
+    for name in ("input", "output", "encoder"):
+        parsers[name] = argparse.ArgumentParser(prog=name, add_help=False)
+        add_arguments(parsers[name], EncodeConfig, section=name)
+    parsers["output"].add_argument("--to-faiss", action="store_true", help="accepted for compatibility; always on")
+    precision = parsers["encoder"].add_mutually_exclusive_group()  # EncodeConfig.precision: auto unless one is given
     precision.add_argument("--fp16", action="store_true")
     precision.add_argument("--bf16", action="store_true")
     precision.add_argument("--fp32", action="store_true", help="no autocast, also on a GPU")
     merge = argparse.ArgumentParser(prog="merge", add_help=False)
     merge.add_argument("--shards", nargs="+", type=Path, required=True)
     merge.add_argument("--embeddings", type=Path, required=True)
-    return {"input": inp, "output": out, "encoder": enc, "merge": merge}
+    parsers["merge"] = merge
+    return parsers
 
 
 class _SectionedParser(argparse.ArgumentParser):
@@ -102,12 +96,11 @@ def _run(args: argparse.Namespace) -> None:
         raise ConfigError(f"missing section(s): {', '.join(sorted(missing))}")
     precision = ("fp16" if getattr(args, "encoder_fp16", False) else "bf16" if getattr(args, "encoder_bf16", False)
                  else "fp32" if getattr(args, "encoder_fp32", False) else "auto")
-    config = EncodeConfig(
-        corpus=_corpus_path(args.input_corpus), embeddings=args.output_embeddings,
-        encoder=getattr(args, "encoder_encoder", "minilm"), fields=args.input_fields,
-        shard_id=args.input_shard_id, shard_num=args.input_shard_num,
-        batch_size=getattr(args, "encoder_batch_size", 32), max_length=getattr(args, "encoder_max_length", None),
-        device=getattr(args, "encoder_device", "cpu"), precision=precision, chunk_size=args.input_chunk_size)
+    # each section's options as EncodeConfig's fields (an absent encoder section keeps EncodeConfig's defaults)
+    values = {k.split("_", 1)[1]: v for k, v in vars(args).items() if k.split("_", 1)[0] in ("input", "output", "encoder")}
+    values = {k: v for k, v in values.items() if k in field_names(EncodeConfig)}
+    values["corpus"] = _corpus_path(str(values["corpus"]))
+    config = EncodeConfig(**values, precision=precision)
     encode_corpus(config)
 
 

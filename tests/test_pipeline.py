@@ -101,6 +101,24 @@ def test_pipeline_runs_every_stage_then_skips_them(env, capsys):
     pipeline_cli.main(_argv(root, fewer, w))
     assert {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()} == before
 
+    # a changed teacher setting retrains the teacher, and its labels are scored with token vectors of the new
+    # weights (no stale token index), then the students follow; BM25 and the warm start stay
+    from pyserini_ckd.teacher.token_index import teacher_fingerprint
+
+    index_meta = w / "labels" / "late-interaction.token-index" / "meta.json"
+    old_index = json.loads(index_meta.read_text())["teacher_fingerprint"]
+    retaught = root / "retaught.json"
+    retaught.write_text(json.dumps({**json.loads(fewer.read_text()), "teacher": {**TINY["teacher"], "learning_rate": 1e-3}}))
+    pipeline_cli.main(_argv(root, retaught, w))
+    after = {p.name: p.stat().st_mtime for p in (w / "stamps").iterdir()}
+    rerun = {n for n in after if after[n] != before.get(n)}
+    assert {"teacher-late-interaction.json", "labels.pool.json", "labels.collective.json", "labels.teacher.json",
+            "student.student-collective.json"} <= rerun
+    assert not {n for n in rerun if n.startswith(("bm25", "warm-start", "run.zeroshot"))}
+    new_index = json.loads(index_meta.read_text())["teacher_fingerprint"]
+    assert new_index != old_index and new_index == teacher_fingerprint(w / "models" / "teacher-li")
+    assert json.loads((w / "labels" / "pool.jsonl.meta.json").read_text())["index_reused"] is False
+
 
 def test_teacher_from_the_warm_start(env, tmp_path):
     """teacher.from_warm_start: the warm start is trained with a late-interaction head, that head labels,

@@ -166,8 +166,8 @@ def test_pipeline_passes_one_holdout_seed(tmp_path):
     settings.write_text('{"seeds": [7, 8]}')
     exp = Experiment(PipelineConfig(dataset=str(data), workdir=tmp_path / "w", profile="quick", config_file=settings))
     for seed in (7, 8):
-        flags = exp.common_train_flags(seed)
-        assert flags[flags.index("--holdout-seed") + 1] == "7" and flags[flags.index("--seed") + 1] == str(seed)
+        job = exp.train_job(seed, "dense", tmp_path / "init", tmp_path / f"s{seed}", {"steps": 1})
+        assert job.holdout_seed == 7 and job.config.seed == seed
 
 
 def test_model_selection_keeps_the_best_step(tiny_model, tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -19,6 +19,7 @@ from ..atomic import prepare_parent
 from ..data.corpus import iter_corpus
 from ..data.records import Document
 from ..errors import ConfigError, require_positive
+from ..jobs import positive_int, setting
 from .faiss_index import FlatIndexWriter, IndexMeta
 from .encoder import DenseEncoder, model_fingerprint, precision_name
 
@@ -31,17 +32,18 @@ FIELDS = ("title", "text")
 class EncodeConfig:
     """Settings of ``python -m pyserini_ckd.encode`` (input, output and encoder sections)."""
 
-    corpus: Path
-    embeddings: Path
-    encoder: str = "minilm"
-    fields: Sequence[str] = field(default_factory=lambda: list(FIELDS))
-    shard_id: int = 0
-    shard_num: int = 1
-    batch_size: int = 32
-    max_length: Optional[int] = None
-    device: str = "cpu"
-    precision: str = "auto"
-    chunk_size: int = 2048  # documents read, encoded and added to the index at a time
+    corpus: Path = setting(type=Path, group="input", help="dataset folder or name, or a corpus JSONL (BEIR or Pyserini)")
+    embeddings: Path = setting(type=Path, group="output", help="output folder (index, docid, pyserini_ckd.json)")
+    encoder: str = setting("minilm", group="encoder", help="model directory or 'minilm'")
+    fields: Sequence[str] = setting(default_factory=lambda: list(FIELDS), type=str, nargs="+", group="input",
+                                    help="which document fields form the passage text")
+    shard_id: int = setting(0, type=int, group="input")
+    shard_num: int = setting(1, type=positive_int, group="input")
+    batch_size: int = setting(32, type=positive_int, group="encoder")
+    max_length: Optional[int] = setting(None, type=positive_int, group="encoder", help="passage length (default: the model's)")
+    device: str = setting("cpu", group="encoder")
+    precision: str = setting("auto", cli=False)  # auto: bf16 on CUDA, fp32 on the CPU; the CLI's --fp16/--bf16/--fp32
+    chunk_size: int = setting(2048, type=positive_int, group="input", help="documents read, encoded and added to the index at a time")
 
     def __post_init__(self) -> None:
         self.corpus, self.embeddings = Path(self.corpus), Path(self.embeddings)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..errors import ConfigError
+from ..jobs import non_negative_float, positive_int, setting
 from ..teacher.prf import PRFConfig, RocchioConfig
 from .labels import LabelRecord, merge_candidates
 
@@ -33,13 +34,18 @@ Pool = List[Tuple[str, List[str]]]  # one query's candidates (docid, sources), p
 
 @dataclass
 class LabelSettings:
-    bm25_negatives: int = 20
-    teacher_negatives: int = 20
-    teacher_depth: int = 100  # the teacher's ranking depth (and of the --run it writes)
-    epsilon: float = 0.1
-    negatives_from: str = "plain"  # collective: "plain" (the authors') or "expanded" ranking
-    prf: PRFConfig = field(default_factory=PRFConfig)
-    rocchio: RocchioConfig = field(default_factory=RocchioConfig)
+    """How a labeler builds and scores a query's candidates; every field is an option of ``python -m pyserini_ckd.label``."""
+
+    bm25_negatives: int = setting(20, type=int, group="candidates", help="BM25's top non-positives in each query's pool")
+    teacher_negatives: int = setting(20, type=int, group="candidates", help="the teacher's top non-positives in the pool")
+    teacher_depth: int = setting(100, type=positive_int, group="candidates",
+                                 help="the teacher's ranking depth (and of the --run it writes)")
+    epsilon: float = setting(0.1, type=non_negative_float, group="candidates", help="uniform: label smoothing")
+    negatives_from: str = setting("plain", choices=NEGATIVES_FROM, group="candidates",
+                                  help="collective without --pool: take the teacher negatives from the plain ranking (the "
+                                       "authors' code) or from the PRF-expanded one")
+    prf: PRFConfig = setting(nested=PRFConfig)
+    rocchio: RocchioConfig = setting(nested=RocchioConfig, prefix="rocchio_")
 
     def __post_init__(self) -> None:
         if self.bm25_negatives < 0 or self.teacher_negatives < 0 or self.teacher_depth <= 0:

@@ -86,7 +86,46 @@ def load_settings(profile: str, config_file: Optional[Path] = None) -> Dict[str,
             raise InputError(config_file, None, f"unknown setting(s): {', '.join(bad)}")
         settings = deep_merge(settings, override)
     settings.pop("_comment", None)
+    try:
+        check_settings(settings)
+    except ConfigError as exc:  # a wrong type or a value out of range, named with its key, before any stage runs
+        raise InputError(config_file or path, None, str(exc)) from None
     return settings
+
+
+# the keys of a model section that describe the model, not its training (TrainConfig has none of them)
+MODEL_KEYS = {"teacher": ("dim", "query_maxlen", "doc_maxlen", "similarity", "from_warm_start", "li_weight"),
+              "cross_encoder": ("max_length", "pooling"), "students": ("temperature_grid",), "warm_start": ()}
+
+
+def check_settings(settings: Dict[str, Any]) -> None:
+    """Types and ranges of the merged settings, checked by building the jobs' settings from them: each
+    model section's training settings as the trainer's ``TrainConfig``, ``labels`` as ``LabelSettings``
+    (PRF's included). Raises :class:`ConfigError` naming the section."""
+    from ..jobs import check_values, from_mapping
+    from ..labeling.labelers import LabelSettings
+    from ..training.config import TrainConfig
+
+    for section, model_keys in MODEL_KEYS.items():
+        values = settings.get(section)
+        if not isinstance(values, dict):
+            if values is not None or section != "warm_start":
+                raise ConfigError(f"{section} must be a section (a JSON object)" + (" or null" if section == "warm_start" else ""))
+            continue
+        train = {k: v for k, v in values.items() if k not in model_keys and v is not None}
+        if section == "students" and train.get("temperature") == "dev":
+            train.pop("temperature")  # chosen on the dev rows of each labels file
+        check_values(TrainConfig, train, section)
+        try:
+            TrainConfig(output=Path("."), **train)
+        except ConfigError as exc:
+            raise ConfigError(f"{section}: {exc}") from None
+    labels = {k: v for k, v in settings.get("labels", {}).items() if k not in ("labelers", "pool") and v is not None}
+    check_values(LabelSettings, labels, "labels")
+    try:
+        from_mapping(LabelSettings, labels)
+    except ConfigError as exc:
+        raise ConfigError(f"labels: {exc}") from None
 
 
 @dataclass

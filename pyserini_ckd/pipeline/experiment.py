@@ -32,13 +32,17 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 
 from ..data.datasets import Dataset, resolve_dataset
 from ..data.records import Run
 from ..data.runs import read_run, write_run
 from .config import PipelineConfig
 from .stages import Registry, Stage
+
+if TYPE_CHECKING:
+    from ..labeling.job import LabelJob
+    from ..training.job import TrainJob
 
 logger = logging.getLogger(__name__)
 
@@ -53,19 +57,6 @@ def corpus_fingerprint(dataset: Dataset) -> str:
         while chunk := f.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()[:16]
-
-
-def settings_flags(settings: dict, skip=()) -> List[str]:
-    out = []
-    for key, value in settings.items():
-        if key in skip or value is None:
-            continue
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            out += [flag] if value else []
-        else:
-            out += [flag, str(value)]
-    return out
 
 
 class Experiment:
@@ -283,12 +274,25 @@ class Experiment:
     def _selection_deps(self, settings: Optional[dict]) -> List[Stage]:
         return list(self.selection_deps) if self._selects(settings) else []
 
-    def selection_flags(self, settings: Optional[dict]) -> List[str]:
-        """Model selection on the unseen dev slice, re-ranking BM25's top ``selection_depth`` (see the module doc)."""
-        if not self._selects(settings):
-            return []
-        return ["--select-qrels", str(self.selection_qrels), "--select-run", str(self.run_path("bm25", self.main.name, "train")),
-                "--select-depth", str(self.s.get("selection_depth", 30))]
+    def train_job(self, seed: int, model: str, init: Path, output: Path, settings: dict,
+                  labels: Optional[Path] = None) -> "TrainJob":
+        """The train job of one of the experiment's models: the experiment's data and hold-out (one hold-out
+        seed for every model), ``settings`` (a profile section; ``None`` = the trainer's default) for the
+        trainer, and model selection on the unseen dev slice, re-ranking BM25's top ``selection_depth``, when
+        they ask for it (see the module doc). Trains on ``labels`` when given, else on the BM25 negatives."""
+        from ..training.job import TrainJob
+
+        select = self._selects(settings)
+        config = {k: v for k, v in settings.items() if v is not None}
+        config.update(init=str(init), output=output, seed=seed, device=self.config.device, checkpoint_every=100000)
+        return TrainJob.create(
+            config_values=config, dataset=str(self.main.path), model=model, labels=labels,
+            negatives=None if labels is not None else self.negatives,
+            holdout_fraction=self.s["holdout_fraction"], holdout_seed=self.seed0,
+            max_queries=self.s["train_queries_limit"] or None,
+            select_qrels=self.selection_qrels if select else None,
+            select_run=self.run_path("bm25", self.main.name, "train") if select else None,
+            select_depth=self.s.get("selection_depth", 30))
 
     # ---- stage bodies -----------------------------------------------------------------------------
     def _dev_slice(self):
@@ -366,27 +370,16 @@ class Experiment:
                       out, tag="bm25")
         return run
 
-    def common_train_flags(self, seed: int) -> List[str]:
-        flags = ["--dataset", str(self.main.path), "--negatives", str(self.negatives), "--seed", str(seed),
-                 "--holdout-fraction", str(self.s["holdout_fraction"]), "--holdout-seed", str(self.seed0),
-                 "--device", self.config.device,
-                 "--checkpoint-every", "100000"]
-        if self.s["train_queries_limit"]:
-            flags += ["--max-queries", str(self.s["train_queries_limit"])]
-        return flags
-
     def _train(self, kind: str, init: str, out: Path, settings: dict, seed: int, li: Optional[dict] = None,
                ce_model: Optional[dict] = None):
         def run():
-            from .. import train as train_cli
+            from ..training.job import run_train
 
             # the starting folder of each model kind: the base model sized to the profile, or a new teacher on it
             starts = {"dense": self.sized_base, "late-interaction": lambda: self._li_init(li),
                       "joint": lambda: self._joint_init(li), "cross-encoder": lambda: self._ce_init(ce_model)}
             init_dir = starts[kind]() if kind in starts else init
-            argv = (self.common_train_flags(seed) + ["--model", kind, "--init", str(init_dir), "--output", str(out)]
-                    + settings_flags(settings) + self.selection_flags(settings))
-            train_cli.main(argv)
+            run_train(self.train_job(seed, kind, init_dir, out, settings))
             return json.loads((out / "train_config.json").read_text())
         return run
 
@@ -432,51 +425,44 @@ class Experiment:
         CrossEncoder.build(self.s["base_model"], **model).save(path)
         return path
 
+    def label_job(self, labeler: str, teacher_dir: Optional[Path], out: Path, pool: Optional[Path] = None) -> "LabelJob":
+        """The label job of one labels file: the profile's ``labels`` settings (PRF's included), the
+        experiment's hold-out, the teacher and its ranking (``W/runs/labeler-NAME``), one token index of the
+        late-interaction teacher for every labeler that uses it, BM25's run for the cross-encoder."""
+        from ..jobs import from_mapping
+        from ..labeling.job import LabelJob
+        from ..labeling.labelers import LabelSettings
+
+        lab = self.s["labels"]
+        settings = from_mapping(LabelSettings, {k: v for k, v in lab.items() if k not in ("labelers", "pool") and v is not None})
+        name = "pool" if out == self.pool_path else labeler
+        return LabelJob(
+            dataset=str(self.main.path), labeler=labeler, negatives=self.negatives, output=out, device=self.config.device,
+            warm_start=self.warm_dir, pool=pool, settings=settings, holdout_fraction=self.s["holdout_fraction"],
+            seed=self.seed0, max_queries=self.s["train_queries_limit"] or None, teacher=teacher_dir,
+            run=self.run_path(f"labeler-{name}", self.main.name, "train") if teacher_dir is not None else None,
+            index=self.w / "labels" / "late-interaction.token-index" if labeler in ("collective", "teacher") else None,
+            bm25_run=self.run_path("bm25", self.main.name, "train") if labeler == "cross-encoder" else None)
+
     def _label(self, labeler: str, teacher_dir: Optional[Path], out: Path, pool: Optional[Path] = None):
         def run():
-            from .. import label as label_cli
-
-            lab = self.s["labels"]
-            argv = ["--dataset", str(self.main.path), "--labeler", labeler, "--negatives", str(self.negatives), "--output", str(out),
-                    "--device", self.config.device]
-            if self.warm_dir is not None:
-                argv += ["--warm-start", str(self.warm_dir)]
-            if pool is not None:
-                argv += ["--pool", str(pool)]
-            if lab.get("negatives_from"):
-                argv += ["--negatives-from", lab["negatives_from"]]
-            argv += ["--bm25-negatives", str(lab["bm25_negatives"]), "--teacher-negatives", str(lab["teacher_negatives"]),
-                     "--teacher-depth", str(lab["teacher_depth"]), "--epsilon", str(lab["epsilon"]),
-                     "--holdout-fraction", str(self.s["holdout_fraction"]), "--seed", str(self.seed0)]
-            argv += settings_flags(lab["prf"])
-            if self.s["train_queries_limit"]:
-                argv += ["--max-queries", str(self.s["train_queries_limit"])]
-            if teacher_dir is not None:
-                name = "pool" if out == self.pool_path else labeler
-                argv += ["--teacher", str(teacher_dir), "--run", str(self.run_path(f"labeler-{name}", self.main.name, "train"))]
-            if labeler in ("collective", "teacher"):  # one token index of the teacher, shared by both labelers
-                argv += ["--index", str(self.w / "labels" / "late-interaction.token-index")]
-            if labeler == "cross-encoder":
-                argv += ["--bm25-run", str(self.run_path("bm25", self.main.name, "train"))]
-            label_cli.main(argv)
+            from ..labeling.job import run_label
             from ..labeling.labels import meta_path
 
+            run_label(self.label_job(labeler, teacher_dir, out, pool))
             return json.loads(meta_path(out).read_text())
         return run
 
     def _student(self, system: str, seed: int, name: str):
         def run():
-            from .. import train as train_cli
+            from ..training.job import run_train
 
-            loss = STUDENT_LOSS[system]
             init = self.warm_dir if self.warm_dir is not None else self.sized_base()
-            argv = self.common_train_flags(seed) + ["--init", str(init), "--output", str(self.model_dir(name)), "--loss", loss]
-            if loss == "kd" or self.pooled:  # with a pool, hard and uniform students read it from their labels file
-                i = argv.index("--negatives")
-                argv[i:i + 2] = ["--labels", str(self.labels_path(system))]
             students = {k: v for k, v in self.s["students"].items() if k != "temperature_grid"}
-            students["temperature"] = self.student_temperature(system)
-            train_cli.main(argv + settings_flags(students) + self.selection_flags(students))
+            students.update(loss=STUDENT_LOSS[system], temperature=self.student_temperature(system))
+            # kd students read their labels file; with a pool, hard and uniform students read theirs too
+            labels = self.labels_path(system) if STUDENT_LOSS[system] == "kd" or self.pooled else None
+            run_train(self.train_job(seed, "dense", init, self.model_dir(name), students, labels=labels))
             return json.loads((self.model_dir(name) / "train_config.json").read_text())
         return run
 
@@ -488,8 +474,7 @@ class Experiment:
     def dense_search(self, model, d: Dataset, queries, index_dir: Path, hits: int) -> Run:
         """Encode the corpus (once per index folder), then search: Pyserini's FaissSearcher where Faiss
         and Pyserini are installed, exact torch search otherwise (the same inner products)."""
-        from .. import encode as encode_cli
-
+        from ..dense.corpus_encoding import EncodeConfig, encode_corpus
         from ..dense.encoder import model_fingerprint
         from ..dense.models import resolve_model
 
@@ -498,9 +483,8 @@ class Experiment:
         current = model_fingerprint(resolve_model(model))
         fresh = meta.is_file() and json.loads(meta.read_text()).get("model_fingerprint") == current
         if not fresh and not self._reuse_index(index_dir, current, d.corpus_path, model):
-            encode_cli.main(["input", "--corpus", str(d.corpus_path), "output", "--embeddings", str(index_dir),
-                             "encoder", "--encoder", str(model), "--batch-size", str(e["batch_size"]),
-                             "--max-length", str(e["passage_max_length"]), "--device", self.config.device])
+            encode_corpus(EncodeConfig(corpus=d.corpus_path, embeddings=index_dir, encoder=str(model), batch_size=e["batch_size"],
+                                       max_length=e["passage_max_length"], device=self.config.device))
         if (index_dir / "index").is_file():
             try:
                 from ..dense.search import DenseSearchConfig, dense_search, open_dense_searcher

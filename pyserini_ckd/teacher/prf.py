@@ -25,16 +25,21 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, require_positive
+from ..jobs import non_negative_float, positive_int, setting
 
 
 @dataclass
 class PRFConfig:
-    fb_docs: int = 3
-    fb_clusters: int = 24
-    fb_k: int = 10
-    beta: float = 1.0
-    nearest: int = 10
-    kmeans_iters: int = 100
+    """ColBERT-PRF's settings (Wang et al., 2021): feedback documents, centroids, expansion terms, their weight."""
+
+    fb_docs: int = setting(3, type=positive_int, group="pseudo-relevance feedback", help="feedback documents: the teacher's top N")
+    fb_clusters: int = setting(24, type=positive_int, group="pseudo-relevance feedback", help="k-means centroids of the feedback tokens")
+    fb_k: int = setting(10, type=positive_int, group="pseudo-relevance feedback", help="expansion embeddings kept (highest IDF)")
+    beta: float = setting(1.0, type=non_negative_float, group="pseudo-relevance feedback", help="weight of the expansion embeddings")
+    nearest: int = setting(10, type=positive_int, group="pseudo-relevance feedback", flags=["--prf-nearest"],
+                           help="corpus tokens nearest each centroid, whose most common token gives its IDF")
+    kmeans_iters: int = setting(100, type=positive_int, group="pseudo-relevance feedback", flags=["--prf-kmeans-iters"],
+                                help="k-means iterations at most")
 
     def __post_init__(self) -> None:
         require_positive(self, "fb_docs", "fb_clusters", "fb_k", "nearest", "kmeans_iters")
@@ -44,9 +49,11 @@ class PRFConfig:
 
 @dataclass
 class RocchioConfig:
-    fb_docs: int = 3
-    alpha: float = 1.0
-    beta: float = 0.5
+    """Rocchio feedback for a dense teacher: q' = alpha q + beta mean(top fb_docs passages)."""
+
+    fb_docs: int = setting(3, type=positive_int, group="pseudo-relevance feedback")
+    alpha: float = setting(1.0, type=non_negative_float, group="pseudo-relevance feedback")
+    beta: float = setting(0.5, type=non_negative_float, group="pseudo-relevance feedback")
 
     def __post_init__(self) -> None:
         if self.fb_docs <= 0 or self.alpha < 0 or self.beta < 0:

@@ -1,4 +1,4 @@
-"""Settings of ``python -m pyserini_ckd.train``, shared by the CLI and the Python API."""
+"""Settings of the trainer, shared by ``python -m pyserini_ckd.train`` (generated from them), the pipeline and the Python API."""
 
 from __future__ import annotations
 
@@ -7,35 +7,41 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import ConfigError, require_positive
+from ..jobs import non_negative_float, positive_int, setting
 from .losses import LOSSES
 
 
 @dataclass
 class TrainConfig:
-    output: Path
-    init: str = "minilm"
-    loss: str = "hard"  # hard | uniform | kd
-    group_size: int = 8  # candidates per query per step: 1 positive + group_size - 1 negatives
-    negative_depth: int = 100  # negatives are drawn from each query's top candidates
-    batch_size: int = 16  # queries per optimizer step, over all processes
-    grad_accumulation: int = 1
-    learning_rate: float = 2e-5
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    epochs: float = 1.0
-    steps: Optional[int] = None  # overrides epochs
-    seed: int = 42
-    temperature: float = 0.25  # kd: teacher softmax temperature T
-    epsilon: float = 0.1  # uniform: label smoothing
-    student_temperature: float = 0.05  # student scores s = q.p / tau (0.05: cosine x 20)
-    gradient_checkpointing: bool = False
-    checkpoint_every: int = 200
-    keep_checkpoints: int = 2
-    precision: str = "auto"  # auto: bf16 on CUDA, fp32 on the CPU
-    device: str = "auto"
-    max_grad_norm: float = 1.0
-    max_length: Optional[int] = None  # dense: cut training passages and queries at N tokens; the saved model keeps its own
-    select_every: Optional[int] = None  # with held-out queries: score them every N steps, keep the best step (0 included)
+    """The trainer's settings; every field is also an option of ``python -m pyserini_ckd.train``."""
+
+    output: Path = setting(type=Path, help="model directory to write")
+    init: str = setting("minilm", help="the model to start from (a directory or 'minilm'); teachers: the backbone")
+    loss: str = setting("hard", choices=LOSSES, help="hard | uniform | kd (the train job's default: kd with --labels, hard without)")
+    group_size: int = setting(8, type=positive_int, help="candidates per query per step (1 positive + the rest negatives)")
+    negative_depth: int = setting(100, type=positive_int, help="negatives are drawn from each query's top N candidates")
+    batch_size: int = setting(16, type=positive_int, help="queries per optimizer step over all processes")
+    grad_accumulation: int = setting(1, type=positive_int)
+    learning_rate: float = setting(2e-5)
+    warmup_ratio: float = setting(0.1, type=non_negative_float)
+    weight_decay: float = setting(0.01, type=non_negative_float)
+    epochs: float = setting(1.0)
+    steps: Optional[int] = setting(None, type=positive_int, help="number of optimizer steps (overrides --epochs)")
+    seed: int = setting(42, type=int)
+    temperature: float = setting(0.25, help="kd: teacher softmax temperature T")
+    epsilon: float = setting(0.1, type=non_negative_float, help="uniform: label smoothing")
+    student_temperature: float = setting(0.05, help="student scores are q.p / tau (0.05 = cosine x 20; the train job's "
+                                                    "default: 0.05 for dense, 1 for teachers and joint, whose dense head has its own)")
+    gradient_checkpointing: bool = setting(False)
+    checkpoint_every: int = setting(200, type=positive_int)
+    keep_checkpoints: int = setting(2, type=positive_int)
+    precision: str = setting("auto", choices=("auto", "fp32", "bf16"), help="auto: bf16 on CUDA, fp32 on the CPU")
+    device: str = setting("auto")
+    max_grad_norm: float = setting(1.0)
+    max_length: Optional[int] = setting(None, type=positive_int, help="dense: cut training passages and queries at N tokens "
+                                                                      "(the saved model keeps its own length)")
+    select_every: Optional[int] = setting(None, type=positive_int, help="with held-out queries to select on: score them every "
+                                                                        "N steps and keep the best step (0 included)")
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)

@@ -7,7 +7,7 @@ import torch
 
 from pyserini_ckd.training.data import TrainingQuery, build_batch
 from pyserini_ckd.training.losses import hard_targets, kd_targets, soft_cross_entropy, uniform_targets
-from pyserini_ckd.training.losses.batch_scores import kl_divergence
+from pyserini_ckd.training.losses.soft_cross_entropy import kl_divergence
 
 
 def test_hard_equals_torch_cross_entropy():

@@ -34,8 +34,10 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from .labelers import LABELERS
 
-PROBABILITY_LABELERS = ("hard", "uniform")
+# labelers whose scores are target probabilities already (hard, uniform): no temperature applies
+PROBABILITY_LABELERS = tuple(name for name, labeler in LABELERS.items() if labeler.probabilities)
 OFF_POSITIVE_THRESHOLD = 0.05
 
 

@@ -44,7 +44,7 @@ class LabelJob:
     dataset: str = setting(help="dataset folder or name under $PYSERINI_CKD_DATA")
     output: Path = setting(type=Path, help="labels JSONL to write (with --export: the file in FORMAT)")
     split: str = setting("train")
-    labeler: Optional[str] = setting(None, choices=LABELERS, help="required unless --import or --export is given")
+    labeler: Optional[str] = setting(None, choices=tuple(LABELERS), help="required unless --import or --export is given")
     teacher: Optional[Path] = setting(None, type=Path, help="teacher directory (collective, teacher, cross-encoder)")
     negatives: Optional[Path] = setting(None, type=Path, help="BM25 negatives JSONL (pyserini_ckd.negatives); needed with "
                                                              "--labeler unless --pool is given")
@@ -89,15 +89,16 @@ def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
         return None
     if not job.teacher:
         raise ConfigError(f"--labeler {labeler} needs --teacher")
+    wants_cross_encoder = LABELERS[labeler].teacher == "cross-encoder"
     if is_cross_encoder_dir(job.teacher):
-        if labeler != "cross-encoder":
+        if not wants_cross_encoder:
             raise ConfigError(f"{job.teacher} is a cross-encoder: use --labeler cross-encoder")
         if not job.bm25_run and not job.pool:
-            raise ConfigError("--labeler cross-encoder needs --bm25-run (the BM25 pool it re-ranks) or --pool")
+            raise ConfigError(f"--labeler {labeler} needs --bm25-run (the BM25 pool it re-ranks) or --pool")
         run = read_run(job.bm25_run) if job.bm25_run else {}
         pool = {q: [h.docid for h in hits[:settings.teacher_depth]] for q, hits in run.items()}
         return CrossEncoderTeacher(job.teacher, corpus, pool, job.device)
-    if labeler == "cross-encoder":
+    if wants_cross_encoder:
         raise ConfigError(f"{job.teacher} is not a cross-encoder (no cross_encoder.json)")
     if is_late_interaction_dir(job.teacher):
         index = job.index or job.output.with_name(job.output.name + ".teacher-index")

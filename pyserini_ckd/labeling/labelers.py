@@ -26,8 +26,6 @@ from ..jobs import non_negative_float, positive_int, setting
 from ..teacher.prf import PRFConfig, RocchioConfig
 from .labels import LabelRecord, merge_candidates
 
-LABELERS = ("collective", "teacher", "cross-encoder", "uniform", "hard")
-NEEDS_TEACHER = {"collective", "teacher", "cross-encoder"}
 NEGATIVES_FROM = ("plain", "expanded")  # collective: which teacher ranking gives the teacher negatives
 Pool = List[Tuple[str, List[str]]]  # one query's candidates (docid, sources), positives included
 
@@ -87,6 +85,95 @@ def _pool_candidates(positives: List[str], pool: Pool) -> Dict[str, List[str]]:
     return cands
 
 
+def _fixed_labels(qid, positives, bm25, settings, pooled, name):
+    cands = pooled if pooled is not None else merge_candidates([("positive", positives), ("bm25", bm25)])
+    return _fixed(qid, positives, cands, name, settings), []
+
+
+def _teacher_labels(teacher, q, qid, positives, bm25, settings, timer, pooled, expand: bool):
+    """The (late-interaction or dense) teacher's ranking, with PRF (collective) when ``expand``, and its scores
+    of the candidates; teacher negatives from the plain ranking unless ``settings.negatives_from`` says expanded."""
+    start = time.perf_counter()
+    ranking = plain = teacher.rank(q, settings.teacher_depth)
+    expansion = None
+    if expand:
+        timer.add("scoring", start)
+        start = time.perf_counter()
+        expansion = teacher.expand(q, [d for d, _ in plain[:_fb_docs(teacher, settings)]])
+        timer.add("prf", start)
+        start = time.perf_counter()
+        ranking = teacher.rank(q, settings.teacher_depth, expansion)
+    if pooled is not None:
+        cands = pooled
+    else:
+        source = ranking if settings.negatives_from == "expanded" else plain
+        cands = _with_teacher_negatives(positives, bm25, source, settings)
+    return _scored(teacher, q, qid, positives, cands, expansion, timer, start), ranking
+
+
+def _cross_encoder_labels(teacher, q, qid, positives, bm25, settings, timer, pooled):
+    """The cross-encoder re-ranks BM25's top ``teacher_depth`` (or scores the pool) and scores the candidates."""
+    start = time.perf_counter()
+    if pooled is not None:  # the pool is both what it ranks and what it labels: scored once
+        scores = teacher.score(q, list(pooled))
+        ranking = sorted(zip(pooled, scores), key=lambda x: -x[1])
+        return _scored(teacher, q, qid, positives, pooled, None, timer, start, scores), ranking
+    ranking = teacher.rank_pool(q, qid, settings.teacher_depth)
+    cands = _with_teacher_negatives(positives, bm25, ranking, settings)
+    return _scored(teacher, q, qid, positives, cands, None, timer, start), ranking
+
+
+def _with_teacher_negatives(positives, bm25, source, settings) -> Dict[str, List[str]]:
+    """Positives, BM25 negatives and the top ``teacher_negatives`` non-positives of ``source`` (a ranking)."""
+    pos = set(positives)
+    teacher_negs = [d for d, _ in source if d not in pos][:settings.teacher_negatives]
+    cands = merge_candidates([("positive", positives), ("bm25", bm25), ("teacher", teacher_negs)])
+    for d, _ in source:
+        if d in pos and d in cands and "teacher" not in cands[d]:
+            cands[d].append("teacher")
+    return cands
+
+
+def _scored(teacher, q, qid, positives, cands, expansion, timer, start, scores=None) -> LabelRecord:
+    """The candidates' teacher scores as a labels record (``scores``: already computed, in ``cands``' order)."""
+    docids = list(cands)
+    if scores is None:
+        scores = teacher.score(q, docids, expansion)
+    timer.add("scoring", start)
+    rows = [{"docid": d, "score": round(float(s), 6), "sources": cands[d]} for d, s in zip(docids, scores)]
+    exp_json = expansion.as_json() if expansion is not None and expansion.tokens else []
+    return LabelRecord(qid, positives, rows, exp_json)
+
+
+@dataclass(frozen=True)
+class Labeler:
+    """A way to label a query's candidates.
+
+    ``teacher``: the teacher kind it needs (None: none); ``student_loss``: the loss a student of its labels
+    trains with; ``probabilities``: its scores are target probabilities already (no temperature)."""
+
+    name: str
+    teacher: Optional[str]
+    student_loss: str
+    probabilities: bool
+    label: Callable  # (teacher, query, qid, positives, bm25 negatives, settings, timer, pool) -> (record, ranking)
+
+
+# Every labeler by name, in the order the CLI lists them. Adding a labeler is one entry here.
+LABELERS: Dict[str, Labeler] = {l.name: l for l in (
+    Labeler("collective", "late-interaction or dense", "kd", False,
+            lambda t, q, qid, pos, bm25, s, timer, pool: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, expand=True)),
+    Labeler("teacher", "late-interaction or dense", "kd", False,
+            lambda t, q, qid, pos, bm25, s, timer, pool: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, expand=False)),
+    Labeler("cross-encoder", "cross-encoder", "kd", False, _cross_encoder_labels),
+    Labeler("uniform", None, "uniform", True,
+            lambda t, q, qid, pos, bm25, s, timer, pool: _fixed_labels(qid, pos, bm25, s, pool, "uniform")),
+    Labeler("hard", None, "hard", True,
+            lambda t, q, qid, pos, bm25, s, timer, pool: _fixed_labels(qid, pos, bm25, s, pool, "hard")),
+)}
+NEEDS_TEACHER = {name for name, l in LABELERS.items() if l.teacher is not None}
+
+
 def label_query(labeler: str, teacher, qid: str, text: str, positives: List[str], bm25: Sequence[str],
                 settings: LabelSettings, timer: Timer, pool: Optional[Pool] = None) -> Tuple[LabelRecord, List[Tuple[str, float]]]:
     """The query's labels and the labeler's ranking (empty for hard and uniform).
@@ -96,44 +183,12 @@ def label_query(labeler: str, teacher, qid: str, text: str, positives: List[str]
     """
     bm25 = [d for d in bm25 if d not in positives][:settings.bm25_negatives]
     pooled = _pool_candidates(positives, pool) if pool is not None else None
-    if labeler in ("hard", "uniform"):
-        cands = pooled if pooled is not None else merge_candidates([("positive", positives), ("bm25", bm25)])
-        return _fixed(qid, positives, cands, labeler, settings), []
-    start = time.perf_counter()
-    q = teacher.query(text)
-    expansion = None
-    if labeler == "cross-encoder":
-        if pooled is not None:
-            docids = list(pooled)
-            ranking = sorted(zip(docids, teacher.score(q, docids)), key=lambda x: -x[1])
-        else:
-            ranking = teacher.rank_pool(q, qid, settings.teacher_depth)
-        plain = ranking
-    else:
-        ranking = plain = teacher.rank(q, settings.teacher_depth)
-        if labeler == "collective":
-            timer.add("scoring", start)
-            start = time.perf_counter()
-            expansion = teacher.expand(q, [d for d, _ in plain[:_fb_docs(teacher, settings)]])
-            timer.add("prf", start)
-            start = time.perf_counter()
-            ranking = teacher.rank(q, settings.teacher_depth, expansion)
-    pos = set(positives)
-    if pooled is not None:
-        cands = pooled
-    else:
-        source = ranking if settings.negatives_from == "expanded" else plain
-        teacher_negs = [d for d, _ in source if d not in pos][:settings.teacher_negatives]
-        cands = merge_candidates([("positive", positives), ("bm25", bm25), ("teacher", teacher_negs)])
-        for d, _ in source:
-            if d in pos and d in cands and "teacher" not in cands[d]:
-                cands[d].append("teacher")
-    docids = list(cands)
-    scores = teacher.score(q, docids, expansion)
-    timer.add("scoring", start)
-    rows = [{"docid": d, "score": round(float(s), 6), "sources": cands[d]} for d, s in zip(docids, scores)]
-    exp_json = expansion.as_json() if expansion is not None and expansion.tokens else []
-    return LabelRecord(qid, positives, rows, exp_json), ranking
+    q = None
+    if LABELERS[labeler].teacher is not None:
+        start = time.perf_counter()
+        q = teacher.query(text)
+        timer.add("scoring", start)  # the query's encoding is part of the teacher's scoring cost
+    return LABELERS[labeler].label(teacher, q, qid, positives, bm25, settings, timer, pooled)
 
 
 def _fb_docs(teacher, settings: LabelSettings) -> int:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional
 
 from ..data.datasets import Dataset, resolve_dataset
 from ..data.records import Run
+from ..labeling.labelers import LABELERS
 from ..data.runs import read_run, write_run
 from .config import PipelineConfig
 from .stages import Registry, Stage
@@ -48,7 +49,8 @@ logger = logging.getLogger(__name__)
 
 LI_MODEL_KEYS = ("dim", "query_maxlen", "doc_maxlen", "similarity")  # the teacher's model, not its training
 JOINT_KEYS = ("from_warm_start", "li_weight")  # teacher.from_warm_start: the warm start carries the teacher
-STUDENT_LOSS = {"hard": "hard", "uniform": "uniform", "teacher": "kd", "cross-encoder": "kd", "collective": "kd"}
+# the loss a student of each labeler's labels trains with (the labelers' registry says)
+STUDENT_LOSS = {name: labeler.student_loss for name, labeler in LABELERS.items()}
 
 
 def corpus_fingerprint(dataset: Dataset) -> str:

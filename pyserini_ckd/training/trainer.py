@@ -36,11 +36,11 @@ from tqdm import tqdm
 
 from ..atomic import atomic_output, prepare_parent
 from ..dense.encoder import DenseEncoder
-from ..errors import CkdError, ConfigError
+from ..errors import ConfigError
 from .config import TrainConfig
 from .data import Batch, TrainingQuery, build_batch, epoch_order, sample_group
 from .log import plot_loss, read_log, truncate_log
-from .losses import hard_targets, kd_targets, soft_cross_entropy, uniform_targets
+from .losses import TARGETS, soft_cross_entropy
 from .selection import MEASURE, SelectionSet
 
 logger = logging.getLogger(__name__)
@@ -49,15 +49,8 @@ STATE_NAME = "trainer_state.pt"
 
 
 def batch_targets(batch: Batch, config: TrainConfig) -> torch.Tensor:
-    """The (Q, P) target distribution of the configured loss."""
-    p = len(batch.docids)
-    if config.loss == "hard":
-        return hard_targets(batch.positive_columns, p)
-    if config.loss == "uniform":
-        return uniform_targets(batch.positive_columns, batch.own, config.epsilon)
-    if not batch.own.any() or not any(q.scores for q in batch.queries):
-        raise CkdError("the kd loss needs teacher scores: train with --labels")
-    return kd_targets(batch.teacher, batch.own, batch.positive_columns, config.temperature)
+    """The (Q, P) target distribution of the configured loss (:data:`~pyserini_ckd.training.losses.TARGETS`)."""
+    return TARGETS[config.loss](batch, config)
 
 
 class Trainer:

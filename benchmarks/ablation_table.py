@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pyserini_ckd.data.datasets import resolve_dataset
 from pyserini_ckd.data.runs import read_run
-from pyserini_ckd.evaluation import evaluate_run, paired_t_test
+from pyserini_ckd.metrics import evaluate_run, paired_t_test
 
 w = Path(sys.argv[1])
 a = w / "ablation" / "runs"

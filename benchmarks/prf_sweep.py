@@ -24,7 +24,7 @@ from pathlib import Path
 from pyserini_ckd.data.datasets import resolve_dataset
 from pyserini_ckd.data.qrels import read_qrels
 from pyserini_ckd.data.records import ScoredDoc
-from pyserini_ckd.evaluation import evaluate_run, paired_t_test
+from pyserini_ckd.metrics import evaluate_run, paired_t_test
 from pyserini_ckd.labeling.teachers import LateInteractionTeacher
 from pyserini_ckd.teacher.prf import Expansion, PRFConfig, colbert_prf
 

@@ -85,7 +85,7 @@ def recovery(exp, fold: int) -> Dict[str, list]:
 def student_scores(exp, fold: int) -> Dict[str, Dict[str, Dict[str, float]]]:
     """Per labeler, {measure: {fold:qid: value}} on the fold's queries, seeds averaged."""
     from pyserini_ckd.data.runs import read_run
-    from pyserini_ckd.evaluation import evaluate_run
+    from pyserini_ckd.metrics import evaluate_run
 
     qrels = exp.main.qrels("test", check_docs=False)
     out: Dict[str, Dict[str, Dict[str, float]]] = {}
@@ -102,7 +102,7 @@ def student_scores(exp, fold: int) -> Dict[str, Dict[str, Dict[str, float]]]:
 
 
 def summarise(dataset: str, folds: int, run_folds: Sequence[int], audits: Dict[str, list], students: Dict[str, dict]) -> dict:
-    from pyserini_ckd.evaluation import paired_t_test
+    from pyserini_ckd.metrics import paired_t_test
     from pyserini_ckd.labeling.audit import paired_hidden_mass_p, summarise as summarise_rows
 
     labelers = {}

@@ -23,7 +23,7 @@ import platform
 from pyserini_ckd.atomic import atomic_output
 from pyserini_ckd.data.qrels import read_qrels
 from pyserini_ckd.data.runs import read_run
-from pyserini_ckd.evaluation import evaluate_run, paired_t_test
+from pyserini_ckd.metrics import evaluate_run, paired_t_test
 from pyserini_ckd.labeling.labels import meta_path
 from pyserini_ckd.pipeline.__main__ import add_experiment_arguments, config_from_args
 from pyserini_ckd.pipeline.experiment import Experiment

@@ -17,7 +17,7 @@ import json
 
 from pyserini_ckd.data.qrels import read_qrels
 from pyserini_ckd.data.runs import read_run
-from pyserini_ckd.evaluation import evaluate_run, paired_t_test
+from pyserini_ckd.metrics import evaluate_run, paired_t_test
 from pyserini_ckd.pipeline.__main__ import add_experiment_arguments, config_from_args
 from pyserini_ckd.pipeline.experiment import Experiment
 from pyserini_ckd.training.job import run_train

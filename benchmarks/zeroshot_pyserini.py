@@ -22,7 +22,7 @@ from pyserini_ckd.data.datasets import resolve_dataset
 from pyserini_ckd.data.records import ScoredDoc
 from pyserini_ckd.data.runs import read_run
 from pyserini_ckd.dense.models import minilm_path
-from pyserini_ckd.evaluation import evaluate_runs
+from pyserini_ckd.metrics import evaluate_runs
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace) -> None:
         dataset = resolve_dataset(args.dataset)
         qrels = load_qrels_spec(args.qrels, dataset)
         if args.unseen_from:
-            from .hybrid import unseen_slice
+            from .retrieval.fusion_tuning import unseen_slice
 
             qrels = unseen_slice(qrels, load_qrels_spec(args.unseen_from, dataset))
         queries = {q: dataset.queries[q] for q in qrels if q in dataset.queries}

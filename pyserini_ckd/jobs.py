@@ -56,7 +56,7 @@ def setting(default: Any = _MISSING, *, help: Optional[str] = None, type: Option
     """A dataclass field with its command-line description.
 
     ``type``: argparse's converter (default: from the default's Python type); ``flags``: the option strings
-    (default ``--name-with-dashes``); ``group``: the help section; ``nested``: the field holds that settings
+    (default ``--name-with-dashes``; a name without dashes makes the field positional); ``group``: the help section; ``nested``: the field holds that settings
     dataclass (its fields become options, named with ``prefix``); ``cli=False``: not on the command line.
     """
     metadata = {"help": help, "type": type, "choices": choices, "flags": flags, "nargs": nargs, "metavar": metavar,
@@ -122,6 +122,10 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, prefix: str = "",
         kwargs.update(overrides.get(f.name, {}))
         if kwargs.get("type") is None:
             kwargs.pop("type", None)
+        if not flags[0].startswith("-"):  # a positional argument: argparse names it by its flag, required by nargs
+            kwargs.pop("dest")
+            kwargs.pop("required", None)
+            flags = [dest]
         target.add_argument(*flags, **kwargs)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pyserini_ckd import evaluate as evaluate_cli
 from pyserini_ckd.data.records import ScoredDoc
-from pyserini_ckd.evaluation import evaluate_run, evaluate_runs, paired_t_test
+from pyserini_ckd.metrics import evaluate_run, evaluate_runs, paired_t_test
 
 from conftest import run_cli_expect_error
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from pyserini_ckd.data.records import ScoredDoc
-from pyserini_ckd.fusion import FusionConfig, linear_fusion_hits, rrf_hits
+from pyserini_ckd.retrieval.fusion import FusionConfig, linear_fusion_hits, rrf_hits
 from pyserini_ckd.errors import ConfigError
 
 
@@ -69,7 +69,7 @@ def test_unknown_fusion():
 
 
 def test_unseen_slice_keeps_dev_queries_whose_relevant_documents_no_training_query_shares():
-    from pyserini_ckd.hybrid import unseen_slice
+    from pyserini_ckd.retrieval.fusion_tuning import unseen_slice
 
     train = {"t1": {"a": 1}, "t2": {"b": 1, "z": 0}, "d1": {"a": 1}, "d2": {"c": 1}, "d3": {"c": 1, "z": 1}, "d4": {"b": 0, "e": 2}}
     dev = {q: train[q] for q in ("d1", "d2", "d3", "d4")}
@@ -79,7 +79,7 @@ def test_unseen_slice_keeps_dev_queries_whose_relevant_documents_no_training_que
 
 
 def test_tune_fusion_moves_off_the_default_only_on_a_significant_gain():
-    from pyserini_ckd.hybrid import tune_fusion
+    from pyserini_ckd.retrieval.fusion_tuning import tune_fusion
 
     # the relevant document "r" is 2nd in the dense run and 1st in BM25: some weight on BM25 lifts it
     def runs(n, already_first=()):

@@ -163,7 +163,7 @@ def summarise(rows: Sequence[RowAudit]) -> dict:
 
 def paired_hidden_mass_p(a: Sequence[RowAudit], b: Sequence[RowAudit]) -> Optional[float]:
     """Two-sided paired t-test of per-query hidden mass over the queries both audits share."""
-    from ..evaluation import paired_t_test
+    from ..metrics import paired_t_test
 
     x = {r.qid: r.hidden_mass for r in a if r.hidden_mass is not None}
     y = {r.qid: r.hidden_mass for r in b if r.hidden_mass is not None}

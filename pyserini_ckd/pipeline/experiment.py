@@ -301,7 +301,7 @@ class Experiment:
         def run():
             from ..atomic import atomic_output
             from ..data.qrels import beir_qrels_text
-            from ..hybrid import unseen_slice
+            from ..retrieval.fusion_tuning import unseen_slice
             from ..training.holdout import is_held_out
 
             train = self.main.qrels("train")
@@ -553,8 +553,8 @@ class Experiment:
     def fuse_hybrid(self, student: str) -> dict:
         """BM25 + ``student`` with the fusion weight tuned on the dev slice (its unseen part with ``tune_on``
         "dev-unseen"), written for every dataset as ``hybrid-collective``; returns the stage's info."""
-        from ..fusion import FusionConfig, fuse
-        from ..hybrid import tune_fusion
+        from ..retrieval.fusion import FusionConfig, fuse
+        from ..retrieval.fusion_tuning import tune_fusion
 
         f = self.s["fusion"]
         base = FusionConfig(method=f["method"], normalization=f.get("normalization", False), hits=self.s["bm25"]["hits"],
@@ -590,9 +590,9 @@ class Experiment:
 
     def unseen_or_dev(self, dev: dict, purpose: str):
         """(queries, name): the dev queries whose relevant documents no training query shares
-        (:func:`pyserini_ckd.hybrid.unseen_slice`), if there are at least ``fusion.min_tuning_queries`` of them,
+        (:func:`pyserini_ckd.retrieval.fusion_tuning.unseen_slice`), if there are at least ``fusion.min_tuning_queries`` of them,
         else the whole dev slice. Fusion tuning and model selection both judge on it."""
-        from ..hybrid import unseen_slice
+        from ..retrieval.fusion_tuning import unseen_slice
 
         least = self.s["fusion"].get("min_tuning_queries", 1)
         unseen = unseen_slice(dev, self.main.qrels("train"))

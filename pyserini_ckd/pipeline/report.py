@@ -25,7 +25,7 @@ import numpy as np
 
 from ..atomic import atomic_output
 from ..data.runs import read_run
-from ..evaluation import DEFAULT_MEASURES, evaluate_run, paired_t_test
+from ..metrics import DEFAULT_MEASURES, evaluate_run, paired_t_test
 from ..labeling.labels import meta_path
 
 KEY = "nDCG@10"

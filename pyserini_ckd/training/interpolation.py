@@ -54,7 +54,7 @@ def choose_lambda(start, trained, passages: Mapping[str, str], queries: Mapping[
     """The grid's best lambda by nDCG@10 of exact dense search on ``queries`` (judged by ``qrels``), or of
     re-ranking ``selection``'s candidate lists when it is given."""
     from ..dense.search import exact_search
-    from ..evaluation import evaluate_run
+    from ..metrics import evaluate_run
 
     if not queries and selection is None:
         raise ConfigError("no held-out queries to choose lambda on")

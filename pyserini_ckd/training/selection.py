@@ -1,7 +1,7 @@
 """Model selection on held-out queries: the trainer scores the model on them every N steps and keeps the best.
 
 The held-out queries are a dev slice no model trains on (normally the part whose relevant documents no
-training query shares, :func:`pyserini_ckd.hybrid.unseen_slice`, the slice that rewards generalisation rather
+training query shares, :func:`pyserini_ckd.retrieval.fusion_tuning.unseen_slice`, the slice that rewards generalisation rather
 than memorisation). Each has a fixed candidate list, the top ``depth`` of a first-stage run (BM25), and the
 measure (nDCG@10) is computed on the model's re-ranking of that list:
 
@@ -104,7 +104,7 @@ def rerank(model, selection: SelectionSet, passages: Mapping[str, str]) -> Run:
 
 def evaluate(model, selection: SelectionSet, passages: Mapping[str, str]) -> float:
     """m(theta): mean nDCG@10 of the model's re-ranking over the held-out queries."""
-    from ..evaluation import evaluate_run
+    from ..metrics import evaluate_run
 
     was_training = model.training
     model.eval()

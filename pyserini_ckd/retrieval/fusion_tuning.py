@@ -17,8 +17,8 @@ import dataclasses
 import logging
 from typing import Dict, List, Optional, Tuple
 
-from .data.records import Qrels, Run
-from .evaluation import evaluate_run, paired_t_test
+from ..data.records import Qrels, Run
+from ..metrics import evaluate_run, paired_t_test
 from .fusion import ALPHA_GRID, RRF_K_GRID, FusionConfig, fuse
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence
 
-from .data.records import Qrels, Run
-from .errors import ConfigError
+from ..data.records import Qrels, Run
+from ..errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Sequence
 
-from .data.records import Run, ScoredDoc
-from .errors import ConfigError
+from ..data.records import Run, ScoredDoc
+from ..errors import ConfigError
 
 
 @dataclass

@@ -60,7 +60,15 @@ def test_fusion_properties(dense_raw, sparse_raw, alpha, k, normalization):
         assert scores == sorted(scores, reverse=True)
         for x, y in zip(fused, fused[1:]):  # ties broken by docid, stably
             assert x.score > y.score or x.docid < y.docid
-    assert linear_fusion_hits(dense, sparse, alpha, k, normalization) == linear_fusion_hits(dense, sparse, alpha, k, normalization)
+    # the order of the input lists does not matter (the fused ranking depends on scores, ties on docids)
+    assert linear_fusion_hits(dense, sparse, alpha, k, normalization) == linear_fusion_hits(dense[::-1], sparse[::-1], alpha, k,
+                                                                                              normalization)
+    # with alpha = 0 and no normalization, linear fusion is the dense list's own top k (a document only in the
+    # sparse list scores the dense list's minimum there, as Pyserini's HybridSearcher does, so it may tie in)
+    if dense and not normalization:
+        fused = linear_fusion_hits(dense, sparse, 0.0, k, False)
+        top = sorted(dense, key=lambda h: (-h.score, h.docid))[:k]
+        assert [h.score for h in fused][:len(top)] == pytest.approx([h.score for h in top])
 
 
 def test_unknown_fusion():

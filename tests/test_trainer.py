@@ -61,8 +61,13 @@ def test_soft_losses_run(tiny_model, tmp_path, loss):
     queries = [TrainingQuery("q1", "does aspirin prevent heart attack", ["d1"], ["d5", "d2", "d6"], scores),
                TrainingQuery("q5", "coffee and the heart", ["d5"], ["d1", "d6", "d2"], {"d5": 1.0, "d1": 2.0, "d6": 0.0, "d2": 0.5})]
     config = TrainConfig(output=tmp_path / loss, loss=loss, group_size=3, batch_size=2, steps=4)
-    Trainer(config, queries, PASSAGES, model=DenseEncoder.load(tiny_model)).train()
-    assert (tmp_path / loss / "model.safetensors").is_file()
+    start = DenseEncoder.load(tiny_model)
+    before = {k: v.clone() for k, v in start.state_dict().items()}
+    Trainer(config, queries, PASSAGES, model=start).train()
+    trained = DenseEncoder.load(tmp_path / loss).state_dict()
+    assert any(not torch.equal(before[k], trained[k]) for k in before)  # the loss moved the weights
+    summary = json.loads((tmp_path / loss / "train_config.json").read_text())
+    assert summary["config"]["loss"] == loss and summary["steps"] == 4
 
 
 def _train_argv(dataset, negatives, model, out, extra=()):

@@ -193,3 +193,31 @@ def test_pyserini_encode_cli_uses_ckd_encoder(tiny_dense, tiny_model, tmp_path):
     assert (theirs / "docid").read_text().split() == (out / "docid").read_text().split()
     cos = (a.reconstruct_n(0, 8) * b.reconstruct_n(0, 8)).sum(1)
     assert cos.min() > 0.999
+
+
+def test_search_backends_agree_and_fall_back_in_order(tiny_dense, tiny_model, monkeypatch):
+    """Pyserini's FaissSearcher first; where it cannot run (no Pyserini or Faiss), exact torch search gives the
+    same documents and scores; where none can run, one line says why for each."""
+    from pyserini_ckd.data.records import Query
+    from pyserini_ckd.dense import search as dense_search
+    from pyserini_ckd.errors import CkdError
+
+    root, out = tiny_dense
+    queries = {"a": Query("a", "vitamin D and fractures"), "b": Query("b", "coffee and the heart")}
+    config = dense_search.DenseSearchConfig(hits=5)
+    first = dense_search.open_backend(out, str(tiny_model), config)
+    assert first.name == "pyserini-faiss"
+
+    def missing(*args):
+        raise dense_search.BackendUnavailable("no pyserini here")
+
+    monkeypatch.setitem(dense_search.BACKENDS, "pyserini-faiss", missing)
+    second = dense_search.open_backend(out, str(tiny_model), config)
+    assert second.name == "exact-torch"
+    a, b = first.search(queries), second.search(queries)
+    for q in queries:
+        assert [h.docid for h in a[q]] == [h.docid for h in b[q]]
+        np.testing.assert_allclose([h.score for h in a[q]], [h.score for h in b[q]], atol=1e-5)
+    monkeypatch.setitem(dense_search.BACKENDS, "exact-torch", missing)
+    with pytest.raises(CkdError, match="pyserini-faiss: no pyserini here; exact-torch: no pyserini here"):
+        dense_search.open_backend(out, str(tiny_model), config)

@@ -2,6 +2,11 @@
 
 An index and an encoder must agree on dimension, pooling, normalisation and model (by fingerprint):
 any mismatch is one line before a single query is searched.
+
+Two search backends (:data:`BACKENDS`), tried in order by :func:`open_backend`: ``pyserini-faiss``
+(Pyserini's FaissSearcher over the ``index`` file) and ``exact-torch`` (the same inner products with
+torch, over ``vectors.npy`` or the Faiss index's vectors; for a machine without Pyserini or Faiss, such
+as the GPU image). A backend that cannot run here says so with :class:`BackendUnavailable`.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Callable, Dict, Mapping, Optional, Tuple
 
 from tqdm import tqdm
 
@@ -113,3 +118,58 @@ def exact_search(model: DenseEncoder, doc_vectors, docids, queries: Mapping[str,
         for row, qid in enumerate(chunk):
             run[qid] = [ScoredDoc(docids[i], float(s)) for s, i in zip(scores[row].tolist(), idx[row].tolist())]
     return run
+
+
+class BackendUnavailable(Exception):
+    """A search backend's libraries are missing on this machine (the next backend is tried)."""
+
+
+@dataclass
+class DenseBackend:
+    """A ready dense searcher: ``search(queries)`` gives the run; ``name`` says which backend it is."""
+
+    name: str
+    search: Callable[[Mapping[str, Query]], Run]
+
+
+def _pyserini_faiss(index_dir: Path, encoder: str, config: DenseSearchConfig) -> DenseBackend:
+    if not (index_dir / "index").is_file():
+        raise BackendUnavailable(f"{index_dir} has no Faiss index file")
+    try:
+        searcher = open_dense_searcher(index_dir, encoder, config)
+    except ImportError as exc:
+        raise BackendUnavailable(str(exc)) from None
+    return DenseBackend("pyserini-faiss", lambda queries: dense_search(searcher, queries, config))
+
+
+def _exact_torch(index_dir: Path, encoder: str, config: DenseSearchConfig) -> DenseBackend:
+    import numpy as np
+
+    if (index_dir / "vectors.npy").is_file():
+        vectors = np.load(index_dir / "vectors.npy")
+    else:
+        try:
+            import faiss
+        except ImportError:
+            raise BackendUnavailable(f"{index_dir} holds a Faiss index and Faiss is not installed") from None
+        index = faiss.read_index(str(index_dir / "index"))
+        vectors = index.reconstruct_n(0, index.ntotal)
+    docids = (index_dir / "docid").read_text().split("\n")[:-1]
+    model = DenseEncoder.load(encoder, device=config.device)
+    return DenseBackend("exact-torch", lambda queries: exact_search(model, vectors, docids, queries, config.hits))
+
+
+# The dense search backends, in the order open_backend tries them. Adding one is one entry here.
+BACKENDS: Dict[str, Callable[[Path, str, DenseSearchConfig], DenseBackend]] = {
+    "pyserini-faiss": _pyserini_faiss, "exact-torch": _exact_torch}
+
+
+def open_backend(index_dir: Path, encoder: str, config: DenseSearchConfig) -> DenseBackend:
+    """The first backend of :data:`BACKENDS` that can run here on ``index_dir``."""
+    reasons = []
+    for name, open_one in BACKENDS.items():
+        try:
+            return open_one(Path(index_dir), encoder, config)
+        except BackendUnavailable as exc:
+            reasons.append(f"{name}: {exc}")
+    raise CkdError(f"{index_dir}: no dense search backend can run here ({'; '.join(reasons)})")

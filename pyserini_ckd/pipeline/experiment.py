@@ -474,8 +474,8 @@ class Experiment:
         return run
 
     def dense_search(self, model, d: Dataset, queries, index_dir: Path, hits: int) -> Run:
-        """Encode the corpus (once per index folder), then search: Pyserini's FaissSearcher where Faiss
-        and Pyserini are installed, exact torch search otherwise (the same inner products)."""
+        """Encode the corpus (once per index folder), then search with the first backend that runs here
+        (:func:`pyserini_ckd.dense.search.open_backend`: Pyserini's FaissSearcher, else exact torch search)."""
         from ..dense.corpus_encoding import EncodeConfig, encode_corpus
         from ..dense.encoder import model_fingerprint
         from ..dense.models import resolve_model
@@ -487,27 +487,9 @@ class Experiment:
         if not fresh and not self._reuse_index(index_dir, current, d.corpus_path, model):
             encode_corpus(EncodeConfig(corpus=d.corpus_path, embeddings=index_dir, encoder=str(model), batch_size=e["batch_size"],
                                        max_length=e["passage_max_length"], device=self.config.device))
-        if (index_dir / "index").is_file():
-            try:
-                from ..dense.search import DenseSearchConfig, dense_search, open_dense_searcher
+        from ..dense.search import DenseSearchConfig, open_backend
 
-                config = DenseSearchConfig(hits=hits, device=self.config.device)
-                return dense_search(open_dense_searcher(index_dir, str(model), config), queries, config)
-            except ImportError:
-                pass
-        import numpy as np
-
-        from ..dense.encoder import DenseEncoder
-        from ..dense.search import exact_search
-
-        vectors = np.load(index_dir / "vectors.npy") if (index_dir / "vectors.npy").is_file() else None
-        if vectors is None:
-            import faiss
-
-            idx = faiss.read_index(str(index_dir / "index"))
-            vectors = idx.reconstruct_n(0, idx.ntotal)
-        docids = (index_dir / "docid").read_text().split("\n")[:-1]
-        return exact_search(DenseEncoder.load(model, device=self.config.device), vectors, docids, queries, hits)
+        return open_backend(index_dir, str(model), DenseSearchConfig(hits=hits, device=self.config.device)).search(queries)
 
     @staticmethod
     def _reuse_index(index_dir: Path, fingerprint: str, corpus: Path, model) -> bool:

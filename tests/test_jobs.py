@@ -91,7 +91,12 @@ def test_a_profile_value_of_the_wrong_type_or_range_stops_before_any_stage(tmp_p
     for settings, message in ((({"students": {"learning_rate": "fast"}}), "students.learning_rate must be a number"),
                               ({"teacher": {"batch_size": 0}}, "teacher: batch-size must be positive, got 0"),
                               ({"labels": {"prf": {"fb_docs": -1}}}, "labels: prf: fb-docs must be positive"),
-                              ({"cross_encoder": {"epochs": True}}, "cross_encoder.epochs must be a number, got True")):
+                              ({"cross_encoder": {"epochs": True}}, "cross_encoder.epochs must be a number, got True"),
+                              ({"bm25": {"hits": 0}}, "bm25: hits must be positive, got 0"),
+                              ({"fusion": {"tune_on": "test"}}, "fusion: tune_on must be one of dev, dev-unseen"),
+                              ({"encoder": {"batch_size": "big"}}, "encoder.batch_size must be an integer"),
+                              ({"holdout_fraction": 1.5}, "holdout_fraction must be in [0, 1)"),
+                              ({"labels": {"prf": {"nearest": 5}, "rocchio": {"alpha": -1}}}, "labels: rocchio:")):
         config.write_text(json.dumps(settings))
         with pytest.raises(SystemExit) as exc:
             pipeline_cli.main(["--dataset", str(data), "--workdir", str(w), "--config", str(config)])

@@ -38,18 +38,20 @@ def schema() -> Dict[str, Any]:
     """Every setting a profile may hold, at any depth: a dict is a section (its keys), ``None`` a leaf."""
     train = dict.fromkeys(_training_keys())
     leaf = dict.fromkeys
+    from ..jobs import field_names
+    from ..labeling.labelers import LabelSettings
+    from ..teacher.prf import PRFConfig, RocchioConfig
+    from .settings import SECTIONS, ExperimentSettings
+
     return {
-        "_comment": None, "base_model": None, "seeds": None, "holdout_fraction": None, "train_queries_limit": None,
-        "transfer": None, "selection_depth": None,
-        "bm25": leaf(("hits", "k1", "b", "negative_depth", "train_hits")),
-        "encoder": leaf(("passage_max_length", "query_max_length", "batch_size")),
+        "_comment": None, **leaf(field_names(ExperimentSettings)),
+        **{name: leaf(field_names(cls)) for name, cls in SECTIONS.items()},
         "warm_start": train,
         "teacher": {**train, **leaf(("dim", "query_maxlen", "doc_maxlen", "similarity", "from_warm_start", "li_weight"))},
         "cross_encoder": {**train, **leaf(("max_length", "pooling"))},
-        "labels": {**leaf(("labelers", "pool", "negatives_from", "bm25_negatives", "teacher_negatives", "teacher_depth", "epsilon")),
-                   "prf": leaf(("fb_docs", "fb_clusters", "fb_k", "beta"))},
+        "labels": {**leaf(("labelers", "pool")), **leaf(f for f in field_names(LabelSettings) if f not in ("prf", "rocchio")),
+                   "prf": leaf(field_names(PRFConfig)), "rocchio": leaf(field_names(RocchioConfig))},
         "students": {**train, "temperature_grid": None},
-        "fusion": leaf(("method", "normalization", "alpha", "rrf_k", "tune_on", "min_tuning_queries", "significance")),
     }
 
 
@@ -102,7 +104,7 @@ def check_settings(settings: Dict[str, Any]) -> None:
     """Types and ranges of the merged settings, checked by building the jobs' settings from them: each
     model section's training settings as the trainer's ``TrainConfig``, ``labels`` as ``LabelSettings``
     (PRF's included). Raises :class:`ConfigError` naming the section."""
-    from ..jobs import check_values, from_mapping
+    from ..jobs import check_values, field_names, from_mapping
     from ..labeling.labelers import LabelSettings
     from ..training.config import TrainConfig
 
@@ -118,6 +120,18 @@ def check_settings(settings: Dict[str, Any]) -> None:
         check_values(TrainConfig, train, section)
         try:
             TrainConfig(output=Path("."), **train)
+        except ConfigError as exc:
+            raise ConfigError(f"{section}: {exc}") from None
+    from .settings import SECTIONS, ExperimentSettings
+
+    top = {k: v for k, v in settings.items() if k in field_names(ExperimentSettings)}
+    check_values(ExperimentSettings, top, "profile")
+    from_mapping(ExperimentSettings, top)
+    for section, cls in SECTIONS.items():
+        values = {k: v for k, v in settings.get(section, {}).items()}
+        check_values(cls, values, section)
+        try:
+            from_mapping(cls, values)
         except ConfigError as exc:
             raise ConfigError(f"{section}: {exc}") from None
     labels = {k: v for k, v in settings.get("labels", {}).items() if k not in ("labelers", "pool") and v is not None}

@@ -18,7 +18,8 @@
 Writes ``W/sparse_labels.json``:
 ``{"dataset", "folds", "run_folds", "labelers": {NAME: {"hidden_mass", "false_negatives_in_pool",
 "false_negative_mass", "hidden_recall@10", "hidden_recall@100", "student_nDCG@10", "student_R@100",
-"p_vs_hard"}}, "p_hidden_mass_collective_vs_teacher", "p_hidden_mass_collective_vs_uniform"}`` and
+"p_vs_hard", "p_vs_zeroshot"}}, "references": {"zeroshot", "bm25": {"nDCG@10", "R@100"}}, "test_queries",
+"p_hidden_mass_collective_vs_teacher", "p_hidden_mass_collective_vs_uniform"}`` and
 ``W/sparse_labels.md`` (the table).
 """
 
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 NAMES = ("hard", "uniform", "teacher", "collective", "cross-encoder")
+REFERENCES = ("zeroshot", "bm25")  # the students' start (MiniLM) and BM25, on the same queries
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,18 +85,17 @@ def recovery(exp, fold: int) -> Dict[str, list]:
 
 
 def student_scores(exp, fold: int) -> Dict[str, Dict[str, Dict[str, float]]]:
-    """Per labeler, {measure: {fold:qid: value}} on the fold's queries, seeds averaged."""
+    """Per labeler's student (and the references: zero-shot MiniLM, BM25), {measure: {fold:qid: value}} on the
+    fold's queries, seeds averaged."""
     from pyserini_ckd.data.runs import read_run
     from pyserini_ckd.metrics import evaluate_run
 
     qrels = exp.main.qrels("test", check_docs=False)
     out: Dict[str, Dict[str, Dict[str, float]]] = {}
-    for name in NAMES:
-        per_seed = []
-        for seed in exp.s["seeds"]:
-            path = exp.run_path(exp.student_name(name, seed), exp.main.name)
-            if path.is_file():
-                per_seed.append(evaluate_run(read_run(path), qrels, ["nDCG@10", "R@100"], name).per_query)
+    runs = {name: [exp.run_path(exp.student_name(name, seed), exp.main.name) for seed in exp.s["seeds"]] for name in NAMES}
+    runs.update({name: [exp.run_path(name, exp.main.name)] for name in REFERENCES})
+    for name, paths in runs.items():
+        per_seed = [evaluate_run(read_run(path), qrels, ["nDCG@10", "R@100"], name).per_query for path in paths if path.is_file()]
         if per_seed:
             out[name] = {m: {f"{fold}:{q}": sum(p[m][q] for p in per_seed) / len(per_seed) for q in qrels}
                          for m in ("nDCG@10", "R@100")}
@@ -109,7 +110,7 @@ def summarise(dataset: str, folds: int, run_folds: Sequence[int], audits: Dict[s
     for name in NAMES:
         entry: Dict[str, Optional[float]] = dict.fromkeys(("hidden_mass", "false_negatives_in_pool", "false_negative_mass",
                                                            "hidden_recall@10", "hidden_recall@100", "student_nDCG@10",
-                                                           "student_R@100", "p_vs_hard"))
+                                                           "student_R@100", "p_vs_hard", "p_vs_zeroshot"))
         if name in audits:
             s = summarise_rows(audits[name])
             entry.update({"hidden_mass": s.get("hidden_mass"), "false_negatives_in_pool": s.get("false_negatives_in_pool"),
@@ -121,8 +122,14 @@ def summarise(dataset: str, folds: int, run_folds: Sequence[int], audits: Dict[s
                 entry[f"student_{m}"] = round(sum(values.values()) / len(values), 4)
             if name != "hard" and "hard" in students:
                 entry["p_vs_hard"] = round(paired_t_test(students["hard"]["nDCG@10"], students[name]["nDCG@10"]), 4)
+            if "zeroshot" in students:
+                entry["p_vs_zeroshot"] = round(paired_t_test(students["zeroshot"]["nDCG@10"], students[name]["nDCG@10"]), 4)
         labelers[name] = entry
-    out = {"dataset": dataset, "folds": folds, "run_folds": list(run_folds), "labelers": labelers}
+    references = {name: {f"{m}": round(sum(students[name][m].values()) / len(students[name][m]), 4) for m in ("nDCG@10", "R@100")}
+                  for name in REFERENCES if name in students}
+    queries = len(next(iter(students.values()))["nDCG@10"]) if students else 0
+    out = {"dataset": dataset, "folds": folds, "run_folds": list(run_folds), "test_queries": queries, "labelers": labelers,
+           "references": references}
     for other in ("teacher", "uniform"):
         p = paired_hidden_mass_p(audits[other], audits["collective"]) if "collective" in audits and other in audits else None
         out[f"p_hidden_mass_collective_vs_{other}"] = None if p is None else round(p, 4)
@@ -134,10 +141,15 @@ def markdown(summary: dict) -> str:
             ("mass per false negative", "false_negative_mass"), ("hidden R@10", "hidden_recall@10"),
             ("hidden R@100", "hidden_recall@100"), ("student nDCG@10", "student_nDCG@10"), ("student R@100", "student_R@100"),
             ("p vs hard", "p_vs_hard")]
-    lines = [f"{summary['dataset']}: folds {summary['run_folds']} of {summary['folds']}", "",
+    cols.append(("p vs zero-shot", "p_vs_zeroshot"))
+    lines = [f"{summary['dataset']}: folds {summary['run_folds']} of {summary['folds']} ({summary.get('test_queries')} "
+             "held-out queries with all their judgments)", "",
              "| labeler | " + " | ".join(c for c, _ in cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, e in summary["labelers"].items():
         lines.append(f"| {name} | " + " | ".join("" if e[k] is None else str(e[k]) for _, k in cols) + " |")
+    for name, r in summary.get("references", {}).items():
+        label = {"zeroshot": "zero-shot MiniLM (the students' start)", "bm25": "BM25"}.get(name, name)
+        lines.append(f"| {label} |" + " |" * 5 + f" {r['nDCG@10']} | {r['R@100']} | | |")
     lines += ["", f"hidden mass, collective vs teacher: p = {summary['p_hidden_mass_collective_vs_teacher']}; "
                   f"vs uniform: p = {summary['p_hidden_mass_collective_vs_uniform']} (paired over training queries)"]
     return "\n".join(lines) + "\n"

@@ -38,7 +38,11 @@ def test_sparse_labels_protocol_writes_recovery_and_students(tmp_path, tiny_mode
     assert labelers["teacher"]["hidden_recall@100"] is not None
     for name, e in labelers.items():
         assert 0.0 <= e["hidden_mass"] <= 1.0 and 0.0 <= e["student_nDCG@10"] <= 1.0
-        assert (e["p_vs_hard"] is None) == (name == "hard")
+        assert (e["p_vs_hard"] is None) == (name == "hard") and e["p_vs_zeroshot"] is not None
+    # the references on the same held-out queries: the students' start and BM25
+    assert set(summary["references"]) == {"zeroshot", "bm25"} and summary["test_queries"] > 0
+    assert all(0.0 <= r["nDCG@10"] <= 1.0 for r in summary["references"].values())
     # every labeler scored the same pool, so the false negatives in it are the same count
     assert len({e["false_negatives_in_pool"] for e in labelers.values()}) == 1
     assert "p_hidden_mass_collective_vs_teacher" in summary and "| collective |" in (w / "sparse_labels.md").read_text()
+    assert "| zero-shot MiniLM (the students' start) |" in (w / "sparse_labels.md").read_text()

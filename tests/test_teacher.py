@@ -138,3 +138,49 @@ def test_blocked_maxsim_equals_a_loop(tmp_path, similarity):
         sims = q @ d.T if similarity == "cosine" else -torch.cdist(q, d) ** 2
         assert got[i].item() == pytest.approx(float((sims.max(-1).values * weights).sum()), abs=1e-4)
     torch.testing.assert_close(got[[0, 2, 3]], idx.maxsim_docs(q, [0, 2, 3], weights), atol=1e-4, rtol=1e-5)
+
+
+def _synthetic_index(path, lengths, dim=16, similarity="l2", seed=0):
+    """A token index written through the streaming writer from random unit vectors (no model)."""
+    from pyserini_ckd.teacher.token_index import TokenIndexWriter
+
+    rng = np.random.default_rng(seed)
+    writer = TokenIndexWriter(path, dim, vocab=50)
+    for i, n in enumerate(lengths):
+        v = rng.standard_normal((n, dim)).astype(np.float32)
+        v /= np.linalg.norm(v, axis=1, keepdims=True) + 1e-9
+        writer.add(f"d{i}", v, rng.integers(0, 50, n))
+    return writer.close({"teacher": "synthetic", "similarity": similarity})
+
+
+@pytest.mark.parametrize("similarity", ["l2", "cosine"])
+def test_streamed_search_equals_the_in_memory_search(tmp_path, similarity):
+    """Past in_memory_tokens the index reads its vectors from disk block by block: the same scores, ranking and
+    nearest tokens as the in-memory blocks; the writer keeps ids and counts straight."""
+    lengths = [3, 0, 7, 1, 12, 5, 5, 2] * 30
+    idx = _synthetic_index(tmp_path / "ix", lengths, similarity=similarity)
+    assert idx.num_docs == len(lengths) and idx.tokens.shape[0] == sum(lengths) == len(idx.token_ids)
+    assert int(idx.df.sum()) == sum(len(set(idx.token_ids[idx.offsets[i]:idx.offsets[i + 1]].tolist())) for i in range(idx.num_docs))
+    q = torch.randn(4, 16)
+    weights = torch.tensor([1.0, 0.5, 2.0, 1.0])
+    memory = idx.maxsim_all(q, weights)
+    streamed = type(idx).load(idx.path)
+    streamed.in_memory_tokens = 0
+    assert streamed.streamed and not idx.streamed
+    np.testing.assert_allclose(streamed.maxsim_all(q, weights).numpy(), memory.numpy(), rtol=1e-5, atol=1e-4)
+    assert [d for d, _ in streamed.search(q, 20, weights)] == [d for d, _ in idx.search(q, 20, weights)]
+    assert memory[1] == 0.0  # a document without tokens
+    assert torch.equal(streamed.nearest_tokens(q, 7), idx.nearest_tokens(q, 7))
+
+
+def test_pq_first_stage_recalls_the_planted_documents(tmp_path):
+    """IVF-PQ codes with an HNSW quantizer (the large-collection structure): each query built from one
+    document's tokens finds that document among its candidates, and the re-ranked top 1 is it."""
+    idx = _synthetic_index(tmp_path / "ix", [20] * 400, dim=32)
+    idx.build_ann(nlist=16, pq=True)
+    rng = np.random.default_rng(1)
+    for target in rng.choice(idx.num_docs, 10, replace=False):
+        rows = np.asarray(idx.tokens[idx.offsets[target]:idx.offsets[target] + 8], dtype=np.float32)
+        q = torch.from_numpy(rows + 0.05 * rng.standard_normal(rows.shape).astype(np.float32))
+        assert int(target) in idx.ann_candidates(q, 16)
+        assert idx.search(q, 1, ann_tokens=16)[0][0] == int(target)

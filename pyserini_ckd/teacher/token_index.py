@@ -14,13 +14,23 @@ The extra column folds the rest of the score into one matrix product: with q' = 
 t' = [t, ||t||^2] (L2) or q' = [q, -1] and t' = [t, 0] (cosine), q' . t' = 2 q.t - ||t||^2 or q.t,
 and padding slots hold 10^4 there, so they never win the max over a document's slots; L2 then
 subtracts ||q||^2 per query vector: -||q - t||^2 = 2 q.t - ||q||^2 - ||t||^2. A document without
-kept tokens scores 0. The token matrix is held in memory as float32, flat (for PRF's nearest tokens)
-and blocked (about 0.6 GB together for SciFact's 0.6 M tokens at 128 dimensions).
+kept tokens scores 0. Up to ``in_memory_tokens`` (8 M) token vectors the matrix is held in memory as
+float32, flat (for PRF's nearest tokens) and blocked (about 0.6 GB together for SciFact's 0.6 M tokens at
+128 dimensions): fast repeated searches. Beyond it the index is **streamed**: each search reads the
+memory-mapped vectors block by block (documents in file order), so resident memory stays at one block
+(about 2^18 x 129 float32, 135 MB) whatever the collection's size, and PRF's nearest tokens are a running
+top-k over the same blocks.
 
 For large collections, :meth:`TokenIndex.build_ann` adds ``tokens.faiss``, a Faiss IVF index over the
-token vectors (inner product); ``search(..., ann_tokens=n)`` then takes each query vector's n nearest
-token vectors, the documents they belong to are the candidates, and only those are scored exactly
-(ColBERT's candidate generation and re-ranking). With n large enough it returns the exact ranking.
+token vectors (inner product): ``IVF-Flat`` below a million vectors, above it ``IVF-PQ`` (4-bit fast-scan
+codes) with an HNSW coarse quantizer: 16 bytes of codes a vector at 128 dimensions, about 24 with its id,
+against 256 for the float16 vector on disk. ``search(..., ann_tokens=n)`` then takes each query
+vector's n nearest token vectors, the documents they belong to are the candidates, and only those are
+scored exactly, reading their vectors from disk (ColBERT's candidate generation and re-ranking); PRF's
+nearest tokens use the same structure when it is there. With n large enough it returns the exact ranking.
+
+Building streams the corpus: vectors and vocabulary ids go to disk as each batch is encoded
+(:class:`TokenIndexWriter`); what stays in memory is the document frequencies and the offsets.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
@@ -45,6 +56,8 @@ from .late_interaction import LateInteractionEncoder
 logger = logging.getLogger(__name__)
 
 PAD_PENALTY = 1e4  # subtracted from a padding slot's score (see the module doc)
+IN_MEMORY_TOKENS = 8_000_000  # up to this many token vectors the index is held in memory (see the module doc)
+PQ_FROM_TOKENS = 1_000_000  # from this many token vectors the ANN structure stores PQ codes, not the vectors
 
 
 @dataclass
@@ -57,8 +70,8 @@ class TokenIndex:
     docids: List[str]
     similarity: str
     device: str = "cpu"  # where searches run (the token matrix is copied there on first use)
+    in_memory_tokens: int = IN_MEMORY_TOKENS  # beyond this many token vectors, search streams them from disk
     _dense: Optional[torch.Tensor] = None
-    _empty_docs: Optional[torch.Tensor] = None  # (N,) bool: documents without kept tokens
     _block_cache: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None
 
     @property
@@ -72,8 +85,17 @@ class TokenIndex:
             raise InputError(path, None, "not a teacher token index (no meta.json)")
         meta = json.loads((path / "meta.json").read_text())
         tokens = np.memmap(path / "tokens.f16", dtype=np.float16, mode="r", shape=(meta["tokens"], meta["dim"]))
-        return cls(path, tokens, np.load(path / "offsets.npy"), np.load(path / "token_ids.npy"), np.load(path / "df.npy"),
+        if (path / "token_ids.i32").is_file():  # written while building (older indexes: token_ids.npy)
+            token_ids = np.memmap(path / "token_ids.i32", dtype=np.int32, mode="r", shape=(meta["tokens"],))
+        else:
+            token_ids = np.load(path / "token_ids.npy")
+        return cls(path, tokens, np.load(path / "offsets.npy"), token_ids, np.load(path / "df.npy"),
                    (path / "docids").read_text().split("\n")[:-1], meta["similarity"])
+
+    @property
+    def streamed(self) -> bool:
+        """Whether searches read the vectors from disk block by block (see the module doc)."""
+        return self.tokens.shape[0] > self.in_memory_tokens
 
     def idf(self, token_id: int) -> float:
         """log((1 + N) / (df + 1)), as in ColBERT-PRF."""
@@ -101,25 +123,44 @@ class TokenIndex:
                 while end < self.num_docs and (end - start + 1) * max(1, lengths[order[end]]) <= block_slots:
                     end += 1
                 docs = order[start:end]
-                width = max(1, int(lengths[docs].max()))
-                rows = np.repeat(np.arange(len(docs)), lengths[docs])
-                cols = np.concatenate([np.arange(n) for n in lengths[docs]]) if rows.size else np.zeros(0, dtype=np.int64)
-                flat = torch.from_numpy(self.offsets[docs][rows] + cols).to(tokens.device)
-                aug = torch.zeros(len(docs), width, tokens.shape[1] + 1, device=tokens.device)
-                aug[..., -1] = PAD_PENALTY
-                r, c = torch.from_numpy(rows).to(tokens.device), torch.from_numpy(cols).to(tokens.device)
-                aug[r, c, :-1] = tokens[flat]
-                aug[r, c, -1] = t_sq[flat]
-                blocks.append((torch.from_numpy(docs).to(tokens.device), aug))
+                blocks.append((torch.from_numpy(docs).to(tokens.device), self._block(docs, lengths, self.offsets[docs], tokens, t_sq)))
                 start = end
             self._block_cache = blocks
-            self._empty_docs = torch.from_numpy(lengths == 0).to(tokens.device)
         return self._block_cache
 
+    def _streamed_blocks(self, block_slots: int = 1 << 18):
+        """Blocks of documents in file order read from the memory-mapped vectors, one at a time."""
+        lengths = np.diff(self.offsets)
+        start = 0
+        while start < self.num_docs:
+            end = start + 1
+            while end < self.num_docs and (end - start + 1) * max(1, int(lengths[start:end + 1].max())) <= block_slots:
+                end += 1
+            lo, hi = int(self.offsets[start]), int(self.offsets[end])
+            tokens = torch.from_numpy(np.asarray(self.tokens[lo:hi], dtype=np.float32)).to(self.device)
+            t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0], device=tokens.device)
+            docs = np.arange(start, end)
+            yield torch.from_numpy(docs).to(self.device), self._block(docs, lengths, self.offsets[docs] - lo, tokens, t_sq)
+            start = end
+
+    def _block(self, docs: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens: torch.Tensor,
+               t_sq: torch.Tensor) -> torch.Tensor:
+        """The augmented padded (n, L, dim + 1) tensor of ``docs``, whose rows start at ``starts`` in ``tokens``."""
+        width = max(1, int(lengths[docs].max()))
+        rows = np.repeat(np.arange(len(docs)), lengths[docs])
+        cols = np.concatenate([np.arange(n) for n in lengths[docs]]) if rows.size else np.zeros(0, dtype=np.int64)
+        flat = torch.from_numpy(starts[rows] + cols).to(tokens.device)
+        aug = torch.zeros(len(docs), width, tokens.shape[1] + 1, device=tokens.device)
+        aug[..., -1] = PAD_PENALTY
+        r, c = torch.from_numpy(rows).to(tokens.device), torch.from_numpy(cols).to(tokens.device)
+        aug[r, c, :-1] = tokens[flat]
+        aug[r, c, -1] = t_sq[flat]
+        return aug
+
     def maxsim_all(self, q: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Scores (N,) of one query (m, k) against every document, exactly."""
-        blocks = self._blocks()
-        device = blocks[0][1].device
+        """Scores (N,) of one query (m, k) against every document, exactly (in memory, or streamed from disk)."""
+        blocks = self._streamed_blocks() if self.streamed else self._blocks()
+        device = torch.device(self.device) if self.streamed else self._blocks()[0][1].device
         q = q.to(device)
         scale = 2.0 if self.similarity == "l2" else 1.0
         q_aug = torch.cat([scale * q, -torch.ones(q.shape[0], 1, device=device)], dim=1)
@@ -129,7 +170,7 @@ class TokenIndex:
             best[:, docs] = (q_aug @ aug.reshape(n * width, -1).T).view(-1, n, width).amax(-1)
         if self.similarity == "l2":
             best -= (q * q).sum(-1, keepdim=True)
-        best[:, self._empty_docs] = 0.0
+        best[:, torch.from_numpy(np.diff(self.offsets) == 0).to(device)] = 0.0
         if weights is not None:
             best = best * weights.to(device)[:, None]
         return best.sum(0).cpu()
@@ -165,16 +206,29 @@ class TokenIndex:
         order = np.lexsort((np.arange(self.num_docs), -scores.numpy()))[:k]
         return [(int(i), float(scores[i])) for i in order]
 
-    def build_ann(self, nlist: Optional[int] = None, train_size: int = 262144, seed: int = 0) -> None:
-        """Write ``tokens.faiss``: an IVF (inner product) index over all token vectors, nlist ~ 4 sqrt(T)."""
+    def build_ann(self, nlist: Optional[int] = None, train_size: Optional[int] = None, seed: int = 0,
+                  pq: Optional[bool] = None) -> None:
+        """Write ``tokens.faiss``: an IVF (inner product) index over all token vectors, streamed from disk.
+
+        nlist ~ 4 sqrt(T), at most 16384; ``pq`` (default: from :data:`PQ_FROM_TOKENS` vectors): 4-bit PQ
+        codes of dim / 4 sub-vectors (16 bytes at 128 dimensions) and an HNSW coarse quantizer instead of the
+        vectors and a flat one. Trained on a seeded sample
+        of 40 vectors a list (at least 2^16)."""
         import faiss
 
-        total = self.tokens.shape[0]
-        nlist = nlist or max(1, int(4 * np.sqrt(total)))
+        total, dim = self.tokens.shape
+        nlist = nlist or int(min(16384, max(1, 4 * np.sqrt(total))))
+        pq = total >= PQ_FROM_TOKENS if pq is None else pq
+        train_size = train_size or max(1 << 16, 40 * nlist)
         rng = np.random.default_rng(seed)
         sample = np.asarray(self.tokens[np.sort(rng.choice(total, size=min(train_size, total), replace=False))], dtype=np.float32)
-        quantizer = faiss.IndexFlatIP(self.tokens.shape[1])
-        ivf = faiss.IndexIVFFlat(quantizer, self.tokens.shape[1], min(nlist, len(sample)), faiss.METRIC_INNER_PRODUCT)
+        nlist = min(nlist, len(sample))
+        if pq:
+            # 4-bit fast-scan PQ, one sub-quantizer per 4 dimensions (16 bytes a vector at 128 dimensions): 8-bit PQ
+            # trains orders of magnitude slower in this Faiss build and the candidates are re-scored exactly anyway
+            ivf = faiss.index_factory(dim, f"IVF{nlist}_HNSW32,PQ{max(2, dim // 4)}x4fs", faiss.METRIC_INNER_PRODUCT)
+        else:
+            ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
         ivf.train(sample)
         for start in range(0, total, 1 << 18):
             ivf.add(np.asarray(self.tokens[start:start + (1 << 18)], dtype=np.float32))
@@ -182,7 +236,7 @@ class TokenIndex:
             faiss.write_index(ivf, str(tmp))
         self._ann = None
 
-    def ann_candidates(self, q: torch.Tensor, ann_tokens: int, nprobe: int = 32) -> List[int]:
+    def _ann_index(self, nprobe: int = 32):
         import faiss
 
         if getattr(self, "_ann", None) is None:
@@ -190,15 +244,34 @@ class TokenIndex:
             if not path.is_file():
                 raise InputError(self.path, None, "no tokens.faiss: build it with TokenIndex.build_ann() (or search exactly)")
             self._ann = faiss.read_index(str(path))
-        self._ann.nprobe = nprobe
-        _, ids = self._ann.search(np.ascontiguousarray(q.cpu().numpy(), dtype=np.float32), ann_tokens)
+        faiss.extract_index_ivf(self._ann).nprobe = nprobe
+        return self._ann
+
+    def ann_candidates(self, q: torch.Tensor, ann_tokens: int, nprobe: int = 32) -> List[int]:
+        _, ids = self._ann_index(nprobe).search(np.ascontiguousarray(q.cpu().numpy(), dtype=np.float32), ann_tokens)
         docs = np.searchsorted(self.offsets, ids[ids >= 0], side="right") - 1
         return sorted(set(int(d) for d in docs))
 
     def nearest_tokens(self, vectors: torch.Tensor, k: int = 10) -> torch.Tensor:
-        """Indices (c, k) of each vector's k nearest stored token vectors (by inner product)."""
-        tokens = self._all()
-        return (vectors.to(tokens.device) @ tokens.T).topk(min(k, tokens.shape[0]), dim=-1).indices.cpu()
+        """Indices (c, k) of each vector's k nearest stored token vectors (by inner product): exact in memory,
+        through the ANN structure where it is built and the index is streamed, else a running top-k over blocks."""
+        k = min(k, self.tokens.shape[0])
+        if not self.streamed:
+            tokens = self._all()
+            return (vectors.to(tokens.device) @ tokens.T).topk(k, dim=-1).indices.cpu()
+        if (self.path / "tokens.faiss").is_file():
+            _, ids = self._ann_index().search(np.ascontiguousarray(vectors.cpu().numpy(), dtype=np.float32), k)
+            return torch.from_numpy(ids.astype(np.int64))
+        best_s = torch.full((vectors.shape[0], k), float("-inf"))
+        best_i = torch.zeros((vectors.shape[0], k), dtype=torch.int64)
+        step = 1 << 20
+        for lo in range(0, self.tokens.shape[0], step):
+            chunk = torch.from_numpy(np.asarray(self.tokens[lo:lo + step], dtype=np.float32))
+            s, i = (vectors.float() @ chunk.T).topk(min(k, chunk.shape[0]), dim=-1)
+            merged_s, pick = torch.cat([best_s, s], dim=1).topk(k, dim=-1)
+            best_i = torch.cat([best_i, i + lo], dim=1).gather(1, pick)
+            best_s = merged_s
+        return best_i
 
 
 def teacher_fingerprint(path: Union[str, Path]) -> str:
@@ -222,35 +295,68 @@ def corpus_fingerprint(documents: Iterable[Document]) -> str:
     return digest.hexdigest()[:16]
 
 
+class TokenIndexWriter:
+    """Streams documents' token vectors into an index folder (atomically, on :meth:`close`).
+
+    Vectors go to ``tokens.f16`` and vocabulary ids to ``token_ids.i32`` as they come; only the offsets
+    (8 bytes a document), the ids and the document frequencies stay in memory."""
+
+    def __init__(self, out_dir: Union[str, Path], dim: int, vocab: int) -> None:
+        self.out_dir = Path(out_dir)
+        self._atomic = atomic_output(self.out_dir, directory=True)
+        self.tmp = self._atomic.__enter__()
+        self.dim = dim
+        self.df = np.zeros(vocab, dtype=np.int32)
+        self.offsets = array("q", [0])
+        self.docids: List[str] = []
+        self.count = 0
+        self._vectors = open(self.tmp / "tokens.f16", "wb")
+        self._ids = open(self.tmp / "token_ids.i32", "wb")
+
+    def add(self, docid: str, vectors: np.ndarray, token_ids: np.ndarray) -> None:
+        """One document's kept token vectors (n, dim) and their vocabulary ids (n,)."""
+        self._vectors.write(np.ascontiguousarray(vectors, dtype=np.float16).tobytes())
+        self._ids.write(np.ascontiguousarray(token_ids, dtype=np.int32).tobytes())
+        self.df[np.unique(token_ids)] += 1
+        self.count += len(token_ids)
+        self.offsets.append(self.count)
+        self.docids.append(docid)
+
+    def close(self, meta: dict) -> TokenIndex:
+        """Write offsets, document frequencies, ids and ``meta.json`` (``meta`` plus dim and counts); rename."""
+        self._vectors.close()
+        self._ids.close()
+        np.save(self.tmp / "offsets.npy", np.frombuffer(self.offsets, dtype=np.int64))
+        np.save(self.tmp / "df.npy", self.df)
+        (self.tmp / "docids").write_text("".join(f"{d}\n" for d in self.docids))
+        (self.tmp / "meta.json").write_text(json.dumps({**meta, "dim": self.dim, "docs": len(self.docids), "tokens": self.count},
+                                                       indent=1))
+        self._atomic.__exit__(None, None, None)
+        return TokenIndex.load(self.out_dir)
+
+    def abort(self, exc: BaseException) -> None:
+        """Remove what was written (nothing half-written stays)."""
+        self._vectors.close()
+        self._ids.close()
+        self._atomic.__exit__(type(exc), exc, exc.__traceback__)
+
+
 def build_token_index(teacher: LateInteractionEncoder, documents: Iterable[Document], out_dir: Union[str, Path],
                       total: Optional[int] = None, batch_size: int = 32, corpus_fingerprint: str = "",
                       teacher_fingerprint: str = "") -> TokenIndex:
-    """Encode every document with the teacher and write the index atomically."""
-    out_dir = Path(out_dir)
-    vocab = len(teacher.tokenizer.get_vocab())
-    df = np.zeros(vocab, dtype=np.int32)
-    docids: List[str] = []
-    offsets = [0]
-    with atomic_output(out_dir, directory=True) as tmp:
-        ids_parts, count = [], 0
-        with open(tmp / "tokens.f16", "wb") as out, tqdm(total=total, unit="doc", desc="teacher index") as bar:
+    """Encode every document with the teacher, streaming its vectors into the index folder (atomic)."""
+    writer = TokenIndexWriter(out_dir, teacher.config.dim, len(teacher.tokenizer.get_vocab()))
+    try:
+        with tqdm(total=total, unit="doc", desc="teacher index") as bar:
             batch: List[Document] = []
 
             def flush() -> None:
-                nonlocal count
                 dtype = _autocast_dtype("auto", teacher.device, "passage")  # bf16 on a GPU or a CPU with native bf16
                 with torch.autocast(teacher.device.type, dtype=dtype, enabled=dtype is not None):
                     emb, mask, input_ids = teacher.encode_docs([d.contents for d in batch])
                 for row, doc in enumerate(batch):
                     keep = mask[row]
-                    vecs = emb[row][keep].cpu().numpy().astype(np.float16)
-                    ids = input_ids[row][keep].cpu().numpy().astype(np.int32)
-                    out.write(vecs.tobytes())
-                    ids_parts.append(ids)
-                    df[np.unique(ids)] += 1
-                    count += len(ids)
-                    offsets.append(count)
-                    docids.append(doc.docid)
+                    writer.add(doc.docid, emb[row][keep].float().cpu().numpy(), input_ids[row][keep].cpu().numpy())
                 bar.update(len(batch))
                 batch.clear()
 
@@ -260,13 +366,10 @@ def build_token_index(teacher: LateInteractionEncoder, documents: Iterable[Docum
                     flush()
             if batch:
                 flush()
-        np.save(tmp / "offsets.npy", np.asarray(offsets, dtype=np.int64))
-        np.save(tmp / "token_ids.npy", np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int32))
-        np.save(tmp / "df.npy", df)
-        (tmp / "docids").write_text("".join(f"{d}\n" for d in docids))
-        (tmp / "meta.json").write_text(json.dumps({"teacher": teacher.source, "dim": teacher.config.dim, "docs": len(docids),
-                                                   "tokens": count, "similarity": teacher.config.similarity,
-                                                   "corpus_fingerprint": corpus_fingerprint,
-                                                   "teacher_fingerprint": teacher_fingerprint}, indent=1))
-    logger.info("teacher index: %d documents, %d token vectors", len(docids), count)
-    return TokenIndex.load(out_dir)
+    except BaseException as exc:
+        writer.abort(exc)
+        raise
+    index = writer.close({"teacher": teacher.source, "similarity": teacher.config.similarity,
+                          "corpus_fingerprint": corpus_fingerprint, "teacher_fingerprint": teacher_fingerprint})
+    logger.info("teacher index: %d documents, %d token vectors", index.num_docs, index.tokens.shape[0])
+    return index

@@ -175,19 +175,33 @@ class TokenIndex:
             best = best * weights.to(device)[:, None]
         return best.sum(0).cpu()
 
-    def maxsim_docs(self, q: torch.Tensor, doc_indices: Sequence[int], weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Scores of one query against the given documents."""
-        out = torch.empty(len(doc_indices))
-        for n, i in enumerate(doc_indices):
-            d = self.doc_tokens(i)
-            if d.shape[0] == 0:
-                out[n] = 0.0
+    def maxsim_docs(self, q: torch.Tensor, doc_indices: Sequence[int], weights: Optional[torch.Tensor] = None,
+                    chunk: int = 4096) -> torch.Tensor:
+        """Scores of one query against the given documents (their vectors read from disk), ``chunk`` documents
+        at a time in one padded block each (as :meth:`maxsim_all`)."""
+        docs = np.asarray(doc_indices, dtype=np.int64)
+        out = torch.zeros(len(docs))
+        lengths = np.diff(self.offsets)
+        q = q.float()
+        scale = 2.0 if self.similarity == "l2" else 1.0
+        q_aug = torch.cat([scale * q, -torch.ones(q.shape[0], 1)], dim=1)
+        for lo in range(0, len(docs), chunk):
+            part = docs[lo:lo + chunk]
+            own = lengths[part]
+            if own.sum() == 0:
                 continue
-            sims = q @ d.T
+            tokens = torch.from_numpy(np.concatenate([self.tokens[self.offsets[i]:self.offsets[i + 1]] for i in part]).astype(np.float32))
+            t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0])
+            starts = np.concatenate([[0], np.cumsum(own)[:-1]]).astype(np.int64)
+            aug = self._block(np.arange(len(part)), own, starts, tokens, t_sq)
+            n, width = aug.shape[:2]
+            best = (q_aug @ aug.reshape(n * width, -1).T).view(-1, n, width).amax(-1)
             if self.similarity == "l2":
-                sims = 2 * sims - (q * q).sum(-1, keepdim=True) - (d * d).sum(-1)[None, :]
-            best = sims.max(-1).values
-            out[n] = (best * weights).sum() if weights is not None else best.sum()
+                best -= (q * q).sum(-1, keepdim=True)
+            best[:, torch.from_numpy(own == 0)] = 0.0
+            if weights is not None:
+                best = best * weights.float()[:, None]
+            out[lo:lo + len(part)] = best.sum(0)
         return out
 
     def search(self, q: torch.Tensor, k: int, weights: Optional[torch.Tensor] = None, ann_tokens: int = 0) -> List[Tuple[int, float]]:

@@ -49,9 +49,10 @@ class BM25Settings:
     train_hits: int = 100
 
     def __post_init__(self) -> None:
-        require_positive(self, "hits", "negative_depth", "train_hits", dashed=False)
-        if self.k1 < 0 or self.b < 0:
-            raise ConfigError(f"k1 and b must be >= 0, got {self.k1} and {self.b}")
+        from ..lucene.search import BM25Config
+
+        BM25Config(hits=self.hits, k1=self.k1, b=self.b)  # the searcher's own checks
+        require_positive(self, "negative_depth", "train_hits", dashed=False)
 
 
 @dataclass

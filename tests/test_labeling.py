@@ -249,16 +249,9 @@ def test_two_gloo_processes_label_like_one_and_a_torn_part_is_redone(setup, tmp_
     proc = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", str(free_port()), "-m", "pyserini_ckd.label",
                            *argv], capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # the same queries, candidates, sources and order; scores equal to float noise (one process here uses two
-    # threads, each rank one, and a matrix product's sums may round differently)
-    from pyserini_ckd.labeling.labels import read_labels
-
-    a, b = read_labels(tmp_path / "one.jsonl"), read_labels(tmp_path / "two.jsonl")
-    assert [(r["qid"], r["positives"], [(c["docid"], c["sources"]) for c in r["candidates"]], r.get("expansion") and
-             [e["token"] for e in r["expansion"]]) for r in a] == \
-           [(r["qid"], r["positives"], [(c["docid"], c["sources"]) for c in r["candidates"]], r.get("expansion") and
-             [e["token"] for e in r["expansion"]]) for r in b]
-    assert all(abs(x["score"] - y["score"]) < 1e-4 for r, s in zip(a, b) for x, y in zip(r["candidates"], s["candidates"]))
+    # the same bytes: candidates are re-scored in float64, so the ranks' single thread and the one process's two
+    # round alike
+    assert (tmp_path / "two.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
     one, two = read_run(tmp_path / "one.trec"), read_run(tmp_path / "two.trec")  # rankings: the same, scores to float noise
     assert {q: [h.docid for h in hits] for q, hits in one.items()} == {q: [h.docid for h in hits] for q, hits in two.items()}
     assert all(abs(a.score - b.score) < 1e-4 for q in one for a, b in zip(one[q], two[q]))

@@ -150,7 +150,7 @@ class TokenIndex:
         rows = np.repeat(np.arange(len(docs)), lengths[docs])
         cols = np.concatenate([np.arange(n) for n in lengths[docs]]) if rows.size else np.zeros(0, dtype=np.int64)
         flat = torch.from_numpy(starts[rows] + cols).to(tokens.device)
-        aug = torch.zeros(len(docs), width, tokens.shape[1] + 1, device=tokens.device)
+        aug = torch.zeros(len(docs), width, tokens.shape[1] + 1, dtype=tokens.dtype, device=tokens.device)
         aug[..., -1] = PAD_PENALTY
         r, c = torch.from_numpy(rows).to(tokens.device), torch.from_numpy(cols).to(tokens.device)
         aug[r, c, :-1] = tokens[flat]
@@ -178,20 +178,22 @@ class TokenIndex:
     def maxsim_docs(self, q: torch.Tensor, doc_indices: Sequence[int], weights: Optional[torch.Tensor] = None,
                     chunk: int = 4096) -> torch.Tensor:
         """Scores of one query against the given documents (their vectors read from disk), ``chunk`` documents
-        at a time in one padded block each (as :meth:`maxsim_all`)."""
+        at a time in one padded block each (as :meth:`maxsim_all`). In float64: a labels file's scores (six
+        decimals) then do not depend on how many threads sum the block's products, so a labelling run split
+        over processes or resumed after a kill writes the same bytes."""
         docs = np.asarray(doc_indices, dtype=np.int64)
         out = torch.zeros(len(docs))
         lengths = np.diff(self.offsets)
-        q = q.float()
+        q = q.double()
         scale = 2.0 if self.similarity == "l2" else 1.0
-        q_aug = torch.cat([scale * q, -torch.ones(q.shape[0], 1)], dim=1)
+        q_aug = torch.cat([scale * q, -torch.ones(q.shape[0], 1, dtype=torch.float64)], dim=1)
         for lo in range(0, len(docs), chunk):
             part = docs[lo:lo + chunk]
             own = lengths[part]
             if own.sum() == 0:
                 continue
-            tokens = torch.from_numpy(np.concatenate([self.tokens[self.offsets[i]:self.offsets[i + 1]] for i in part]).astype(np.float32))
-            t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0])
+            tokens = torch.from_numpy(np.concatenate([self.tokens[self.offsets[i]:self.offsets[i + 1]] for i in part]).astype(np.float64))
+            t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0], dtype=torch.float64)
             starts = np.concatenate([[0], np.cumsum(own)[:-1]]).astype(np.int64)
             aug = self._block(np.arange(len(part)), own, starts, tokens, t_sq)
             n, width = aug.shape[:2]
@@ -200,8 +202,8 @@ class TokenIndex:
                 best -= (q * q).sum(-1, keepdim=True)
             best[:, torch.from_numpy(own == 0)] = 0.0
             if weights is not None:
-                best = best * weights.float()[:, None]
-            out[lo:lo + len(part)] = best.sum(0)
+                best = best * weights.double()[:, None]
+            out[lo:lo + len(part)] = best.sum(0).float()
         return out
 
     def search(self, q: torch.Tensor, k: int, weights: Optional[torch.Tensor] = None, ann_tokens: int = 0) -> List[Tuple[int, float]]:

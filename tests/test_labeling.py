@@ -268,3 +268,20 @@ def test_two_gloo_processes_label_like_one_and_a_torn_part_is_redone(setup, tmp_
     _, meta3 = _label(setup, "collective", tmp_path / "three.jsonl", [*extra, "--index", str(tmp_path / "index")])
     assert (tmp_path / "three.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
     assert meta3["seconds"]["scoring"] >= 123.0  # the earlier run's seconds count too
+
+
+def test_cross_encoder_takes_a_query_longer_than_its_length(tiny_model):
+    """cacm has queries longer than 128 tokens: the pair is cut (the passage first) instead of failing, and a
+    short query's pair is cut exactly as cutting only the passage would."""
+    import torch
+
+    from pyserini_ckd.teacher.cross_encoder import CrossEncoder
+
+    torch.manual_seed(0)
+    ce = CrossEncoder.build(tiny_model, max_length=16).eval()
+    long_query = " ".join(["blood pressure salt intake"] * 20)
+    passage = "salt intake raises blood pressure in adults and in children"
+    assert len(ce.score(long_query, [passage, "coffee"])) == 2
+    ids = ce._inputs(["what raises blood pressure"], [passage])["input_ids"][0].tolist()
+    only_second = ce.tokenizer(["what raises blood pressure"], [passage], truncation="only_second", max_length=16)["input_ids"][0]
+    assert ids == only_second and len(ids) == 16

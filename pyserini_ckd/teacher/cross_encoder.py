@@ -77,7 +77,9 @@ class CrossEncoder(torch.nn.Module):
         return next(self.backbone.parameters()).device
 
     def _inputs(self, queries: Sequence[str], passages: Sequence[str]):
-        enc = self.tokenizer(list(queries), list(passages), truncation="only_second", max_length=self.max_length,
+        # longest_first: the passage is cut first, as only_second would, but a query longer than max_length (cacm has
+        # some) is cut too instead of failing; with queries under half of max_length the two are the same
+        enc = self.tokenizer(list(queries), list(passages), truncation="longest_first", max_length=self.max_length,
                              padding=True, return_tensors="pt")
         return {k: v.to(self.device) for k, v in enc.items()}
 

@@ -16,11 +16,11 @@
    query, pooled over folds; p: paired t-test against the hard-label student on those queries.
 
 Writes ``W/sparse_labels.json``:
-``{"dataset", "folds", "run_folds", "labelers": {NAME: {"hidden_mass", "false_negatives_in_pool",
+``{"dataset", "folds", "run_folds", "labelers": {NAME: {"positive_mass", "hidden_mass", "false_negatives_in_pool",
 "false_negative_mass", "hidden_recall@10", "hidden_recall@100", "student_nDCG@10", "student_R@100",
 "p_vs_hard", "p_vs_zeroshot"}}, "references": {"zeroshot", "bm25": {"nDCG@10", "R@100"}}, "test_queries",
-"p_hidden_mass_collective_vs_teacher", "p_hidden_mass_collective_vs_uniform"}`` and
-``W/sparse_labels.md`` (the table).
+"temperatures", "p_hidden_mass_collective_vs_teacher", "p_hidden_mass_collective_vs_uniform"}`` and
+``W/sparse_labels.md`` (the table); with ``--audit-temperature T``, ``W/sparse_labels.TT.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 NAMES = ("hard", "uniform", "teacher", "collective", "cross-encoder")
+TEMPERATURES: Dict[str, list] = {}  # each labeler's training temperature, fold by fold (None: probabilities already)
 REFERENCES = ("zeroshot", "bm25")  # the students' start (MiniLM) and BM25, on the same queries
 
 
@@ -47,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="compare-cpu")
     p.add_argument("--config", type=Path, help="JSON overriding the profile's settings")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--audit-temperature", type=float, help="audit every teacher labeler's labels at this T (default: the "
+                                                            "temperature its student trained at); the students are unchanged")
     return p
 
 
@@ -60,7 +63,7 @@ def run_fold(folder: Path, workdir: Path, args) -> "object":
     return exp
 
 
-def recovery(exp, fold: int) -> Dict[str, list]:
+def recovery(exp, fold: int, audit_temperature: Optional[float] = None) -> Dict[str, list]:
     """Per labeler, the audit rows of the fold's training queries (keys prefixed with the fold)."""
     from pyserini_ckd.data.qrels import read_qrels
     from pyserini_ckd.data.runs import read_run
@@ -76,7 +79,8 @@ def recovery(exp, fold: int) -> Dict[str, list]:
         rows = [r for r in read_labels(exp.labels_path(name)) if r["qid"] not in dev]
         ranking = exp.run_path(f"labeler-{name}", exp.main.name, "train")
         run = {q: [h.docid for h in hits] for q, hits in read_run(ranking).items()} if ranking.is_file() else None
-        t = 1.0 if name in PROBABILITY_LABELERS else exp.student_temperature(name)  # hard, uniform: their own targets
+        t = 1.0 if name in PROBABILITY_LABELERS else audit_temperature or exp.student_temperature(name)  # hard, uniform: own targets
+        TEMPERATURES.setdefault(name, []).append(None if name in PROBABILITY_LABELERS else t)
         audits = audit_file(rows, name, t, {q: hidden.get(q, {}) for q in (r["qid"] for r in rows)}, run)
         for a in audits:
             a.qid = f"{fold}:{a.qid}"
@@ -102,18 +106,23 @@ def student_scores(exp, fold: int) -> Dict[str, Dict[str, Dict[str, float]]]:
     return out
 
 
+def _p(value: float) -> float:
+    """A p-value to three significant digits (rounding to decimals would print a tiny one as 0)."""
+    return float(f"{value:.3g}")
+
+
 def summarise(dataset: str, folds: int, run_folds: Sequence[int], audits: Dict[str, list], students: Dict[str, dict]) -> dict:
     from pyserini_ckd.metrics import paired_t_test
     from pyserini_ckd.labeling.audit import paired_hidden_mass_p, summarise as summarise_rows
 
     labelers = {}
     for name in NAMES:
-        entry: Dict[str, Optional[float]] = dict.fromkeys(("hidden_mass", "false_negatives_in_pool", "false_negative_mass",
+        entry: Dict[str, Optional[float]] = dict.fromkeys(("positive_mass", "hidden_mass", "false_negatives_in_pool", "false_negative_mass",
                                                            "hidden_recall@10", "hidden_recall@100", "student_nDCG@10",
                                                            "student_R@100", "p_vs_hard", "p_vs_zeroshot"))
         if name in audits:
             s = summarise_rows(audits[name])
-            entry.update({"hidden_mass": s.get("hidden_mass"), "false_negatives_in_pool": s.get("false_negatives_in_pool"),
+            entry.update({"positive_mass": s.get("positive_mass"), "hidden_mass": s.get("hidden_mass"), "false_negatives_in_pool": s.get("false_negatives_in_pool"),
                           "false_negative_mass": s.get("false_negative_mass_each"),
                           "hidden_recall@10": s.get("hidden_recall@10"), "hidden_recall@100": s.get("hidden_recall@100")})
         if name in students:
@@ -121,23 +130,23 @@ def summarise(dataset: str, folds: int, run_folds: Sequence[int], audits: Dict[s
                 values = students[name][m]
                 entry[f"student_{m}"] = round(sum(values.values()) / len(values), 4)
             if name != "hard" and "hard" in students:
-                entry["p_vs_hard"] = round(paired_t_test(students["hard"]["nDCG@10"], students[name]["nDCG@10"]), 4)
+                entry["p_vs_hard"] = _p(paired_t_test(students["hard"]["nDCG@10"], students[name]["nDCG@10"]))
             if "zeroshot" in students:
-                entry["p_vs_zeroshot"] = round(paired_t_test(students["zeroshot"]["nDCG@10"], students[name]["nDCG@10"]), 4)
+                entry["p_vs_zeroshot"] = _p(paired_t_test(students["zeroshot"]["nDCG@10"], students[name]["nDCG@10"]))
         labelers[name] = entry
     references = {name: {f"{m}": round(sum(students[name][m].values()) / len(students[name][m]), 4) for m in ("nDCG@10", "R@100")}
                   for name in REFERENCES if name in students}
     queries = len(next(iter(students.values()))["nDCG@10"]) if students else 0
     out = {"dataset": dataset, "folds": folds, "run_folds": list(run_folds), "test_queries": queries, "labelers": labelers,
-           "references": references}
+           "references": references, "temperatures": dict(TEMPERATURES)}
     for other in ("teacher", "uniform"):
         p = paired_hidden_mass_p(audits[other], audits["collective"]) if "collective" in audits and other in audits else None
-        out[f"p_hidden_mass_collective_vs_{other}"] = None if p is None else round(p, 4)
+        out[f"p_hidden_mass_collective_vs_{other}"] = None if p is None else _p(p)
     return out
 
 
 def markdown(summary: dict) -> str:
-    cols = [("mass on hidden positives", "hidden_mass"), ("false negatives in pool", "false_negatives_in_pool"),
+    cols = [("mass on the labelled positive", "positive_mass"), ("mass on hidden positives", "hidden_mass"), ("false negatives in pool", "false_negatives_in_pool"),
             ("mass per false negative", "false_negative_mass"), ("hidden R@10", "hidden_recall@10"),
             ("hidden R@100", "hidden_recall@100"), ("student nDCG@10", "student_nDCG@10"), ("student R@100", "student_R@100"),
             ("p vs hard", "p_vs_hard")]
@@ -149,7 +158,9 @@ def markdown(summary: dict) -> str:
         lines.append(f"| {name} | " + " | ".join("" if e[k] is None else str(e[k]) for _, k in cols) + " |")
     for name, r in summary.get("references", {}).items():
         label = {"zeroshot": "zero-shot MiniLM (the students' start)", "bm25": "BM25"}.get(name, name)
-        lines.append(f"| {label} |" + " |" * 5 + f" {r['nDCG@10']} | {r['R@100']} | | |")
+        before = [k for _, k in cols].index("student_nDCG@10")
+        after = len(cols) - before - 2
+        lines.append(f"| {label} |" + " |" * before + f" {r['nDCG@10']} | {r['R@100']} |" + " |" * after)
     lines += ["", f"hidden mass, collective vs teacher: p = {summary['p_hidden_mass_collective_vs_teacher']}; "
                   f"vs uniform: p = {summary['p_hidden_mass_collective_vs_uniform']} (paired over training queries)"]
     return "\n".join(lines) + "\n"
@@ -171,15 +182,16 @@ def main(argv: Optional[List[str]] = None) -> dict:
     students: Dict[str, dict] = {}
     for f in run_folds:
         exp = run_fold(folds_dir / f"fold-{f}", args.workdir / f"fold-{f}", args)
-        for name, rows in recovery(exp, f).items():
+        for name, rows in recovery(exp, f, args.audit_temperature).items():
             audits.setdefault(name, []).extend(rows)
         for name, measures in student_scores(exp, f).items():
             for m, values in measures.items():
                 students.setdefault(name, {}).setdefault(m, {}).update(values)
     summary = summarise(dataset.name, args.folds, run_folds, audits, students)
-    with atomic_output(args.workdir / "sparse_labels.json") as tmp:
+    stem = "sparse_labels" + (f".T{args.audit_temperature:g}" if args.audit_temperature else "")  # an audit at a fixed T beside
+    with atomic_output(args.workdir / f"{stem}.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1))
-    with atomic_output(args.workdir / "sparse_labels.md") as tmp:
+    with atomic_output(args.workdir / f"{stem}.md") as tmp:
         tmp.write_text(markdown(summary))
     print(markdown(summary))
     return summary

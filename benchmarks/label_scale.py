@@ -12,7 +12,7 @@ should rank first.
 
 Measured, in one process: index build seconds (vectors written) and ANN build seconds (IVF over the
 token vectors, PQ codes from 1 M vectors; :meth:`TokenIndex.build_ann`), peak resident memory, disk,
-milliseconds a query for exact search (all documents, streamed from disk past 8 M vectors; on
+milliseconds a query for exact search (all documents, streamed from disk past 2 M vectors; on
 ``--exact-queries`` queries, null with 0) and for the approximate first stage (each query vector's
 ``--ann-tokens`` nearest token vectors, their documents re-scored exactly from disk), the recall of the
 approximate top 100 against the exact top 100, and how often each finds the planted passage first.

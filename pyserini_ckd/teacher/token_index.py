@@ -14,7 +14,7 @@ The extra column folds the rest of the score into one matrix product: with q' = 
 t' = [t, ||t||^2] (L2) or q' = [q, -1] and t' = [t, 0] (cosine), q' . t' = 2 q.t - ||t||^2 or q.t,
 and padding slots hold 10^4 there, so they never win the max over a document's slots; L2 then
 subtracts ||q||^2 per query vector: -||q - t||^2 = 2 q.t - ||q||^2 - ||t||^2. A document without
-kept tokens scores 0. Up to ``in_memory_tokens`` (8 M) token vectors the matrix is held in memory as
+kept tokens scores 0. Up to ``in_memory_tokens`` (2 M) token vectors the matrix is held in memory as
 float32, flat (for PRF's nearest tokens) and blocked (about 0.6 GB together for SciFact's 0.6 M tokens at
 128 dimensions): fast repeated searches. Beyond it the index is **streamed**: each search reads the
 memory-mapped vectors block by block (documents in file order), so resident memory stays at one block
@@ -56,7 +56,7 @@ from .late_interaction import LateInteractionEncoder
 logger = logging.getLogger(__name__)
 
 PAD_PENALTY = 1e4  # subtracted from a padding slot's score (see the module doc)
-IN_MEMORY_TOKENS = 8_000_000  # up to this many token vectors the index is held in memory (see the module doc)
+IN_MEMORY_TOKENS = 2_000_000  # up to this many token vectors the index is held in memory (see the module doc)
 PQ_FROM_TOKENS = 1_000_000  # from this many token vectors the ANN structure stores PQ codes, not the vectors
 
 

@@ -153,10 +153,16 @@ def from_args(cls: Type[T], args: argparse.Namespace, prefix: str = "", **given:
     return cls(**values)  # type: ignore[call-arg]
 
 
-def from_mapping(cls: Type[T], values: Dict[str, Any], **given: Any) -> T:
+def from_mapping(cls: Type[T], values: Dict[str, Any]) -> T:
     """The settings dataclass ``cls`` from a profile section (nested sections become nested settings);
     keys it does not name are an error (:func:`check_values` says which, with the section's name)."""
     check_values(cls, values, cls.__name__)
+    return build(cls, values)
+
+
+def build(cls: Type[T], values: Dict[str, Any]) -> T:
+    """The settings dataclass ``cls`` from a section :func:`check_values` has checked; a nested section's
+    own check (``__post_init__``) fails with the field's name before its message."""
     out: Dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name not in values:
@@ -166,10 +172,10 @@ def from_mapping(cls: Type[T], values: Dict[str, Any], **given: Any) -> T:
             out[f.name] = values[f.name]
             continue
         try:
-            out[f.name] = from_mapping(nested, values[f.name])
+            out[f.name] = build(nested, values[f.name])
         except ConfigError as exc:
             raise ConfigError(f"{f.name}: {exc}") from None
-    return cls(**{**out, **given})  # type: ignore[call-arg]
+    return cls(**out)  # type: ignore[call-arg]
 
 
 def field_names(cls: type) -> List[str]:
@@ -206,9 +212,7 @@ def check_values(cls: type, values: Dict[str, Any], where: str) -> None:
         expected = _expected(fields[key].type)
         if expected is None:
             continue
-        if isinstance(value, bool) and bool not in expected:
-            raise ConfigError(f"{where}.{key} must be {_describe(expected)}, got {value!r}")
-        if not isinstance(value, expected):
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):  # JSON true is no number
             raise ConfigError(f"{where}.{key} must be {_describe(expected)}, got {value!r}")
 
 

@@ -31,7 +31,7 @@ from ..data.runs import read_run, write_run
 from ..errors import ConfigError, InputError
 from ..jobs import non_negative_float, positive_int, setting
 from .formats import FORMATS, export_labels, import_labels
-from .labelers import LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
+from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
 from .labels import meta_path, write_labels
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
         return None
     if not job.teacher:
         raise ConfigError(f"--labeler {labeler} needs --teacher")
-    wants_cross_encoder = LABELERS[labeler].teacher == "cross-encoder"
+    wants_cross_encoder = LABELERS[labeler].teacher == CE_TEACHER
     if is_cross_encoder_dir(job.teacher):
         if not wants_cross_encoder:
             raise ConfigError(f"{job.teacher} is a cross-encoder: use --labeler cross-encoder")

@@ -159,13 +159,16 @@ class Labeler:
     label: Callable  # (teacher, query, qid, positives, bm25 negatives, settings, timer, pool) -> (record, ranking)
 
 
+LI_TEACHER = "late-interaction or dense"  # the teacher kind of the ranking labelers (its folder says which)
+CE_TEACHER = "cross-encoder"
+
 # Every labeler by name, in the order the CLI lists them. Adding a labeler is one entry here.
 LABELERS: Dict[str, Labeler] = {l.name: l for l in (
-    Labeler("collective", "late-interaction or dense", "kd", False,
+    Labeler("collective", LI_TEACHER, "kd", False,
             lambda t, q, qid, pos, bm25, s, timer, pool: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, expand=True)),
-    Labeler("teacher", "late-interaction or dense", "kd", False,
+    Labeler("teacher", LI_TEACHER, "kd", False,
             lambda t, q, qid, pos, bm25, s, timer, pool: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, expand=False)),
-    Labeler("cross-encoder", "cross-encoder", "kd", False, _cross_encoder_labels),
+    Labeler("cross-encoder", CE_TEACHER, "kd", False, _cross_encoder_labels),
     Labeler("uniform", None, "uniform", True,
             lambda t, q, qid, pos, bm25, s, timer, pool: _fixed_labels(qid, pos, bm25, s, pool, "uniform")),
     Labeler("hard", None, "hard", True,

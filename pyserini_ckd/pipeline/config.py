@@ -47,11 +47,11 @@ def schema() -> Dict[str, Any]:
         "_comment": None, **leaf(field_names(ExperimentSettings)),
         **{name: leaf(field_names(cls)) for name, cls in SECTIONS.items()},
         "warm_start": train,
-        "teacher": {**train, **leaf(("dim", "query_maxlen", "doc_maxlen", "similarity", "from_warm_start", "li_weight"))},
-        "cross_encoder": {**train, **leaf(("max_length", "pooling"))},
-        "labels": {**leaf(("labelers", "pool")), **leaf(f for f in field_names(LabelSettings) if f not in ("prf", "rocchio")),
+        "teacher": {**train, **leaf(MODEL_KEYS["teacher"])},
+        "cross_encoder": {**train, **leaf(MODEL_KEYS["cross_encoder"])},
+        "labels": {**leaf(PIPELINE_LABEL_KEYS), **leaf(f for f in field_names(LabelSettings) if f not in ("prf", "rocchio")),
                    "prf": leaf(field_names(PRFConfig)), "rocchio": leaf(field_names(RocchioConfig))},
-        "students": {**train, "temperature_grid": None},
+        "students": {**train, **leaf(MODEL_KEYS["students"])},
     }
 
 
@@ -96,17 +96,41 @@ def load_settings(profile: str, config_file: Optional[Path] = None) -> Dict[str,
 
 
 # the keys of a model section that describe the model, not its training (TrainConfig has none of them)
-MODEL_KEYS = {"teacher": ("dim", "query_maxlen", "doc_maxlen", "similarity", "from_warm_start", "li_weight"),
-              "cross_encoder": ("max_length", "pooling"), "students": ("temperature_grid",), "warm_start": ()}
+LI_MODEL_KEYS = ("dim", "query_maxlen", "doc_maxlen", "similarity")  # the late-interaction teacher's model
+JOINT_KEYS = ("from_warm_start", "li_weight")  # teacher.from_warm_start: the warm start carries the teacher
+CE_MODEL_KEYS = ("max_length", "pooling")  # the cross-encoder's model
+MODEL_KEYS = {"teacher": LI_MODEL_KEYS + JOINT_KEYS, "cross_encoder": CE_MODEL_KEYS, "students": ("temperature_grid",),
+              "warm_start": ()}
+PIPELINE_LABEL_KEYS = ("labelers", "pool")  # the labels section's keys the pipeline reads itself (not the labeler's)
+
+
+def label_values(labels: Dict[str, Any]) -> Dict[str, Any]:
+    """The labeler's settings in the profile's ``labels`` section (``None`` values: the defaults)."""
+    return {k: v for k, v in labels.items() if k not in PIPELINE_LABEL_KEYS and v is not None}
+
+
+def _check_section(cls: type, values: Dict[str, Any], where: str, section: Optional[str] = None) -> None:
+    """Types (named ``where.key``) and ranges (prefixed with ``section:`` when given) of one section."""
+    from ..jobs import build, check_values
+
+    check_values(cls, values, where)
+    try:
+        build(cls, values)
+    except ConfigError as exc:
+        if section is None:
+            raise
+        raise ConfigError(f"{section}: {exc}") from None
 
 
 def check_settings(settings: Dict[str, Any]) -> None:
     """Types and ranges of the merged settings, checked by building the jobs' settings from them: each
     model section's training settings as the trainer's ``TrainConfig``, ``labels`` as ``LabelSettings``
-    (PRF's included). Raises :class:`ConfigError` naming the section."""
-    from ..jobs import check_values, field_names, from_mapping
+    (PRF's included), the pipeline's own sections as theirs (:mod:`.settings`). Raises :class:`ConfigError`
+    naming the section."""
+    from ..jobs import field_names
     from ..labeling.labelers import LabelSettings
     from ..training.config import TrainConfig
+    from .settings import SECTIONS, ExperimentSettings
 
     for section, model_keys in MODEL_KEYS.items():
         values = settings.get(section)
@@ -117,29 +141,11 @@ def check_settings(settings: Dict[str, Any]) -> None:
         train = {k: v for k, v in values.items() if k not in model_keys and v is not None}
         if section == "students" and train.get("temperature") == "dev":
             train.pop("temperature")  # chosen on the dev rows of each labels file
-        check_values(TrainConfig, train, section)
-        try:
-            TrainConfig(output=Path("."), **train)
-        except ConfigError as exc:
-            raise ConfigError(f"{section}: {exc}") from None
-    from .settings import SECTIONS, ExperimentSettings
-
-    top = {k: v for k, v in settings.items() if k in field_names(ExperimentSettings)}
-    check_values(ExperimentSettings, top, "profile")
-    from_mapping(ExperimentSettings, top)
+        _check_section(TrainConfig, {**train, "output": Path(".")}, section, section)
+    _check_section(ExperimentSettings, {k: v for k, v in settings.items() if k in field_names(ExperimentSettings)}, "profile")
     for section, cls in SECTIONS.items():
-        values = {k: v for k, v in settings.get(section, {}).items()}
-        check_values(cls, values, section)
-        try:
-            from_mapping(cls, values)
-        except ConfigError as exc:
-            raise ConfigError(f"{section}: {exc}") from None
-    labels = {k: v for k, v in settings.get("labels", {}).items() if k not in ("labelers", "pool") and v is not None}
-    check_values(LabelSettings, labels, "labels")
-    try:
-        from_mapping(LabelSettings, labels)
-    except ConfigError as exc:
-        raise ConfigError(f"labels: {exc}") from None
+        _check_section(cls, settings.get(section, {}), section, section)
+    _check_section(LabelSettings, label_values(settings.get("labels", {})), "labels", "labels")
 
 
 @dataclass

@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Dict, List, Optional
 
 from ..data.datasets import Dataset, resolve_dataset
 from ..data.records import Run
-from ..labeling.labelers import LABELERS
+from ..labeling.labelers import CE_TEACHER, LABELERS, LI_TEACHER
 from ..data.runs import read_run, write_run
-from .config import PipelineConfig
+from .config import CE_MODEL_KEYS, JOINT_KEYS, LI_MODEL_KEYS, PipelineConfig, label_values
 from .stages import Registry, Stage
 
 if TYPE_CHECKING:
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-LI_MODEL_KEYS = ("dim", "query_maxlen", "doc_maxlen", "similarity")  # the teacher's model, not its training
-JOINT_KEYS = ("from_warm_start", "li_weight")  # teacher.from_warm_start: the warm start carries the teacher
 # the loss a student of each labeler's labels trains with (the labelers' registry says)
 STUDENT_LOSS = {name: labeler.student_loss for name, labeler in LABELERS.items()}
 
@@ -190,12 +188,12 @@ class Experiment:
                                                                {k: v for k, v in own.items() if k not in LI_MODEL_KEYS}, self.seed0,
                                                                li=li_model), [neg] + self._selection_deps(own))
         if "cross-encoder" in self.labelers:
-            ce = {k: v for k, v in s["cross_encoder"].items() if k not in ("max_length", "pooling")}
+            ce = {k: v for k, v in s["cross_encoder"].items() if k not in CE_MODEL_KEYS}
             teachers["cross-encoder"] = reg.add("teacher-cross-encoder", {**s["cross_encoder"], **common, "seed": self.seed0},
                                                 [self.model_dir("teacher-ce")],
                                                 self._train("cross-encoder", s["base_model"], self.model_dir("teacher-ce"), ce, self.seed0,
                                                             ce_model={k: v for k, v in s["cross_encoder"].items()
-                                                                      if k in ("max_length", "pooling")}),
+                                                                      if k in CE_MODEL_KEYS}),
                                                 [neg] + self._selection_deps(ce))
         self.label_stages: Dict[str, Stage] = {}
         own = {k: v for k, v in s["labels"].items() if k != "labelers"}  # the list of labelers is not this one's setting
@@ -435,16 +433,16 @@ class Experiment:
         from ..labeling.job import LabelJob
         from ..labeling.labelers import LabelSettings
 
-        lab = self.s["labels"]
-        settings = from_mapping(LabelSettings, {k: v for k, v in lab.items() if k not in ("labelers", "pool") and v is not None})
+        settings = from_mapping(LabelSettings, label_values(self.s["labels"]))
+        teacher_kind = LABELERS[labeler].teacher  # the labelers of one teacher kind share its token index
         name = "pool" if out == self.pool_path else labeler
         return LabelJob(
             dataset=str(self.main.path), labeler=labeler, negatives=self.negatives, output=out, device=self.config.device,
             warm_start=self.warm_dir, pool=pool, settings=settings, holdout_fraction=self.s["holdout_fraction"],
             seed=self.seed0, max_queries=self.s["train_queries_limit"] or None, teacher=teacher_dir,
             run=self.run_path(f"labeler-{name}", self.main.name, "train") if teacher_dir is not None else None,
-            index=self.w / "labels" / "late-interaction.token-index" if labeler in ("collective", "teacher") else None,
-            bm25_run=self.run_path("bm25", self.main.name, "train") if labeler == "cross-encoder" else None)
+            index=self.w / "labels" / "late-interaction.token-index" if teacher_kind == LI_TEACHER else None,
+            bm25_run=self.run_path("bm25", self.main.name, "train") if teacher_kind == CE_TEACHER else None)
 
     def _label(self, labeler: str, teacher_dir: Optional[Path], out: Path, pool: Optional[Path] = None):
         def run():

@@ -73,10 +73,19 @@ class TokenIndex:
     in_memory_tokens: int = IN_MEMORY_TOKENS  # beyond this many token vectors, search streams them from disk
     _dense: Optional[torch.Tensor] = None
     _block_cache: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None
+    _lengths: Optional[np.ndarray] = None
+    _stream_bounds: Optional[List[Tuple[int, int]]] = None
 
     @property
     def num_docs(self) -> int:
         return len(self.docids)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """(N,) kept tokens of each document (computed once: every search needs them)."""
+        if self._lengths is None:
+            self._lengths = np.diff(self.offsets)
+        return self._lengths
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> "TokenIndex":
@@ -114,7 +123,7 @@ class TokenIndex:
         """(document indices (n,), augmented padded tokens (n, L, dim + 1)) of each block; see the module doc."""
         if self._block_cache is None:
             tokens = self._all()
-            lengths = np.diff(self.offsets)
+            lengths = self.lengths
             order = np.argsort(lengths, kind="stable")
             t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0], device=tokens.device)
             blocks, start = [], 0
@@ -128,20 +137,29 @@ class TokenIndex:
             self._block_cache = blocks
         return self._block_cache
 
-    def _streamed_blocks(self, block_slots: int = 1 << 18):
+    def _streamed_bounds(self, block_slots: int = 1 << 18) -> List[Tuple[int, int]]:
+        """(first, end) documents of each streamed block: consecutive documents while their count times the
+        longest one's length fits ``block_slots`` (computed once)."""
+        if self._stream_bounds is None:
+            lengths, bounds, start = self.lengths, [], 0
+            while start < self.num_docs:
+                end, width = start + 1, max(1, int(lengths[start]))
+                while end < self.num_docs and (end - start + 1) * max(width, int(lengths[end])) <= block_slots:
+                    width = max(width, int(lengths[end]))
+                    end += 1
+                bounds.append((start, end))
+                start = end
+            self._stream_bounds = bounds
+        return self._stream_bounds
+
+    def _streamed_blocks(self):
         """Blocks of documents in file order read from the memory-mapped vectors, one at a time."""
-        lengths = np.diff(self.offsets)
-        start = 0
-        while start < self.num_docs:
-            end = start + 1
-            while end < self.num_docs and (end - start + 1) * max(1, int(lengths[start:end + 1].max())) <= block_slots:
-                end += 1
+        for start, end in self._streamed_bounds():
             lo, hi = int(self.offsets[start]), int(self.offsets[end])
             tokens = torch.from_numpy(np.asarray(self.tokens[lo:hi], dtype=np.float32)).to(self.device)
             t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0], device=tokens.device)
             docs = np.arange(start, end)
-            yield torch.from_numpy(docs).to(self.device), self._block(docs, lengths, self.offsets[docs] - lo, tokens, t_sq)
-            start = end
+            yield torch.from_numpy(docs).to(self.device), self._block(docs, self.lengths, self.offsets[docs] - lo, tokens, t_sq)
 
     def _block(self, docs: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens: torch.Tensor,
                t_sq: torch.Tensor) -> torch.Tensor:
@@ -170,7 +188,7 @@ class TokenIndex:
             best[:, docs] = (q_aug @ aug.reshape(n * width, -1).T).view(-1, n, width).amax(-1)
         if self.similarity == "l2":
             best -= (q * q).sum(-1, keepdim=True)
-        best[:, torch.from_numpy(np.diff(self.offsets) == 0).to(device)] = 0.0
+        best[:, torch.from_numpy(self.lengths == 0).to(device)] = 0.0
         if weights is not None:
             best = best * weights.to(device)[:, None]
         return best.sum(0).cpu()
@@ -183,7 +201,7 @@ class TokenIndex:
         over processes or resumed after a kill writes the same bytes."""
         docs = np.asarray(doc_indices, dtype=np.int64)
         out = torch.zeros(len(docs))
-        lengths = np.diff(self.offsets)
+        lengths = self.lengths
         q = q.double()
         scale = 2.0 if self.similarity == "l2" else 1.0
         q_aug = torch.cat([scale * q, -torch.ones(q.shape[0], 1, dtype=torch.float64)], dim=1)

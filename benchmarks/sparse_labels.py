@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 NAMES = ("hard", "uniform", "teacher", "collective", "cross-encoder")
-TEMPERATURES: Dict[str, list] = {}  # each labeler's training temperature, fold by fold (None: probabilities already)
 REFERENCES = ("zeroshot", "bm25")  # the students' start (MiniLM) and BM25, on the same queries
 
 
@@ -83,7 +82,6 @@ def recovery(exp, fold: int, audit_temperature: Optional[float] = None) -> Dict[
         ranking = exp.run_path(f"labeler-{name}", exp.main.name, "train")
         run = {q: [h.docid for h in hits] for q, hits in read_run(ranking).items()} if ranking.is_file() else None
         t = 1.0 if name in PROBABILITY_LABELERS else audit_temperature or exp.student_temperature(name)  # hard, uniform: own targets
-        TEMPERATURES.setdefault(name, []).append(None if name in PROBABILITY_LABELERS else t)
         audits = audit_file(rows, name, t, {q: hidden.get(q, {}) for q in (r["qid"] for r in rows)}, run)
         for a in audits:
             a.qid = f"{fold}:{a.qid}"
@@ -114,7 +112,16 @@ def _p(value: float) -> float:
     return float(f"{value:.3g}")
 
 
-def summarise(dataset: str, folds: int, run_folds: Sequence[int], audits: Dict[str, list], students: Dict[str, dict]) -> dict:
+def training_temperatures(exp) -> Dict[str, Optional[float]]:
+    """The temperature each labeler's students train at (None for hard and uniform: probabilities already)."""
+    from pyserini_ckd.labeling.audit import PROBABILITY_LABELERS
+
+    return {name: None if name in PROBABILITY_LABELERS else exp.student_temperature(name)
+            for name in exp.label_names() if name in NAMES}
+
+
+def summarise(dataset: str, folds: int, run_folds: Sequence[int], audits: Dict[str, list], students: Dict[str, dict],
+              temperatures: Dict[str, list]) -> dict:
     from pyserini_ckd.metrics import paired_t_test
     from pyserini_ckd.labeling.audit import paired_hidden_mass_p, summarise as summarise_rows
 
@@ -141,7 +148,7 @@ def summarise(dataset: str, folds: int, run_folds: Sequence[int], audits: Dict[s
                   for name in REFERENCES if name in students}
     queries = len(next(iter(students.values()))["nDCG@10"]) if students else 0
     out = {"dataset": dataset, "folds": folds, "run_folds": list(run_folds), "test_queries": queries, "labelers": labelers,
-           "references": references, "temperatures": dict(TEMPERATURES)}
+           "references": references, "temperatures": temperatures}
     for other in ("teacher", "uniform"):
         p = paired_hidden_mass_p(audits[other], audits["collective"]) if "collective" in audits and other in audits else None
         out[f"p_hidden_mass_collective_vs_{other}"] = None if p is None else _p(p)
@@ -183,6 +190,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     run_folds = args.run_folds if args.run_folds is not None else list(range(args.folds))
     audits: Dict[str, list] = {}
     students: Dict[str, dict] = {}
+    temperatures: Dict[str, list] = {}  # each labeler's students' temperature, fold by fold
     for f in run_folds:
         exp = run_fold(folds_dir / f"fold-{f}", args.workdir / f"fold-{f}", args)
         if not args.keep_checkpoints:
@@ -190,12 +198,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
             for folder in (args.workdir / f"fold-{f}" / "models").glob("*.checkpoints"):
                 shutil.rmtree(folder, ignore_errors=True)
+        for name, t in training_temperatures(exp).items():
+            temperatures.setdefault(name, []).append(t)
         for name, rows in recovery(exp, f, args.audit_temperature).items():
             audits.setdefault(name, []).extend(rows)
         for name, measures in student_scores(exp, f).items():
             for m, values in measures.items():
                 students.setdefault(name, {}).setdefault(m, {}).update(values)
-    summary = summarise(dataset.name, args.folds, run_folds, audits, students)
+    summary = summarise(dataset.name, args.folds, run_folds, audits, students, temperatures)
     stem = "sparse_labels" + (f".T{args.audit_temperature:g}" if args.audit_temperature else "")  # an audit at a fixed T beside
     with atomic_output(args.workdir / f"{stem}.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1))

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Dict, List, Optional
 
 from ..data.datasets import Dataset, resolve_dataset
 from ..data.records import Run
-from ..labeling.labelers import CE_TEACHER, LABELERS, LI_TEACHER
 from ..data.runs import read_run, write_run
+from ..labeling.labelers import CE_TEACHER, LABELERS, LI_TEACHER
 from .config import CE_MODEL_KEYS, JOINT_KEYS, LI_MODEL_KEYS, PipelineConfig, label_values
 from .stages import Registry, Stage
 

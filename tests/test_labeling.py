@@ -151,11 +151,12 @@ def test_label_errors(setup, tmp_path, capsys):
     assert not (tmp_path / "x.jsonl").exists()
 
 
-def test_approximate_teacher_search_with_enough_tokens_equals_exact(setup, tmp_path):
+def test_approximate_teacher_search_over_every_centre_and_document_equals_exact(setup, tmp_path):
     root, data, neg, li = setup
     _label(setup, "teacher", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
-    _label(setup, "teacher", tmp_path / "ann.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx"), "--ann-tokens", "100000"])
-    assert (tmp_path / "idx" / "tokens.faiss").is_file()
+    _label(setup, "teacher", tmp_path / "ann.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate",
+                                                         "--ncells", "100000", "--ndocs", "100000"])
+    assert (tmp_path / "idx" / "ivf" / "ivf.json").is_file()
     exact = [json.loads(l) for l in (tmp_path / "exact.jsonl").read_text().splitlines()]
     ann = [json.loads(l) for l in (tmp_path / "ann.jsonl").read_text().splitlines()]
     assert [[c["docid"] for c in r["candidates"]] for r in ann] == [[c["docid"] for c in r["candidates"]] for r in exact]

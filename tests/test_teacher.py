@@ -100,17 +100,38 @@ def test_colbert_prf_expansion(index):
 
 
 def test_approximate_first_stage_finds_the_exact_ranking(index):
+    """Probing every centre and scoring every document exactly is the exact search; fewer documents give
+    a subset in index order; PRF's nearest tokens through the lists equal the exact ones with every list."""
+    from pyserini_ckd.teacher.centroid_index import Approximate, build_centroid_index
+
     teacher, idx = index
-    idx.build_ann(nlist=2)
-    assert (idx.path / "tokens.faiss").is_file()
+    ivf = build_centroid_index(idx, centroids=4)
+    assert (idx.path / "ivf" / "ivf.json").is_file() and ivf.offsets[-1] == idx.tokens.shape[0]
+    assert sorted(np.asarray(ivf.tokens).tolist()) == list(range(idx.tokens.shape[0]))  # every row in one list
+    assert (np.asarray(ivf.docs) == np.searchsorted(idx.offsets, np.asarray(ivf.tokens), side="right") - 1).all()
+    everything = Approximate(ncells=4, ndocs=idx.num_docs)
     for query in ["blood pressure", "vitamin d fractures", "coffee heart"]:
         q = teacher.encode_queries([query])[0]
         exact = idx.search(q, 3)
-        approx = idx.search(q, 3, ann_tokens=int(idx.tokens.shape[0]))  # every token: the exact candidates
+        approx = idx.search(q, 3, approximate=everything)
         assert [i for i, _ in approx] == [i for i, _ in exact]
         np.testing.assert_allclose([s for _, s in approx], [s for _, s in exact], atol=1e-3)
-        few = idx.ann_candidates(q, 2)
-        assert 0 < len(few) <= idx.num_docs and few == sorted(few)
+        few = ivf.candidates(q, None, Approximate(ncells=1, ndocs=2))
+        assert 0 < len(few) <= 2 and list(few) == sorted(few)
+        assert torch.equal(ivf.nearest_tokens(q, 5, idx.tokens, cells=4), idx.nearest_tokens(q, 5))
+
+
+def test_the_first_stage_is_approximate_past_a_size(index, monkeypatch):
+    import pyserini_ckd.teacher.token_index as token_index
+    from pyserini_ckd.teacher.centroid_index import Approximate
+
+    _, idx = index
+    assert idx.first_stage("auto") is None and idx.first_stage("exact") is None
+    assert idx.first_stage("approximate", Approximate(ndocs=5)) == Approximate(ndocs=5)
+    with pytest.raises(ValueError, match="first stage must be one of"):
+        idx.first_stage("fast")
+    monkeypatch.setattr(token_index, "APPROX_FROM_TOKENS", idx.tokens.shape[0] - 1)
+    assert idx.first_stage("auto") == Approximate()
 
 
 @pytest.mark.parametrize("similarity", ["l2", "cosine"])
@@ -173,14 +194,23 @@ def test_streamed_search_equals_the_in_memory_search(tmp_path, similarity):
     assert torch.equal(streamed.nearest_tokens(q, 7), idx.nearest_tokens(q, 7))
 
 
-def test_pq_first_stage_recalls_the_planted_documents(tmp_path):
-    """IVF-PQ codes with an HNSW quantizer (the large-collection structure): each query built from one
-    document's tokens finds that document among its candidates, and the re-ranked top 1 is it."""
-    idx = _synthetic_index(tmp_path / "ix", [20] * 400, dim=32)
-    idx.build_ann(nlist=16, pq=True)
+@pytest.mark.parametrize("similarity", ["l2", "cosine"])
+def test_centroid_first_stage_recalls_the_planted_documents(tmp_path, similarity):
+    """Centroid interaction over 128 centres, 2 probed a query vector, 20 documents scored exactly: each query
+    built from one document's tokens finds that document among the candidates, ranked first; a streamed
+    index's PRF look-up goes through the lists."""
+    from pyserini_ckd.teacher.centroid_index import Approximate, build_centroid_index
+
+    idx = _synthetic_index(tmp_path / "ix", [20] * 400, dim=32, similarity=similarity)
+    ivf = build_centroid_index(idx, centroids=128)
+    assert ivf.meta["centroids"] == 128 and ivf.offsets[-1] == idx.tokens.shape[0]
     rng = np.random.default_rng(1)
     for target in rng.choice(idx.num_docs, 10, replace=False):
         rows = np.asarray(idx.tokens[idx.offsets[target]:idx.offsets[target] + 8], dtype=np.float32)
         q = torch.from_numpy(rows + 0.05 * rng.standard_normal(rows.shape).astype(np.float32))
-        assert int(target) in idx.ann_candidates(q, 16)
-        assert idx.search(q, 1, ann_tokens=16)[0][0] == int(target)
+        settings = Approximate(ncells=2, ndocs=20)
+        assert int(target) in ivf.candidates(q, None, settings)
+        assert idx.search(q, 1, approximate=settings)[0][0] == int(target)
+    idx.in_memory_tokens = 0
+    near = idx.nearest_tokens(torch.from_numpy(rows), 3)
+    assert near.shape == (8, 3) and (near >= 0).all()

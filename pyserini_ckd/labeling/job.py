@@ -33,6 +33,7 @@ from ..jobs import non_negative_float, positive_int, setting
 from .formats import FORMATS, export_labels, import_labels
 from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
 from .labels import meta_path, write_labels
+from ..teacher.centroid_index import APPROX_FROM_TOKENS, FIRST_STAGES, Approximate
 
 logger = logging.getLogger(__name__)
 
@@ -65,17 +66,20 @@ class LabelJob:
     holdout_fraction: float = setting(0.0, type=non_negative_float,
                                       help="with --max-queries: held-out queries are always labelled (their rankings judge the teacher)")
     seed: int = setting(42, type=int, help="seed of the hold-out and --max-queries selection")
-    ann_tokens: int = setting(0, type=int, group="candidates",
-                              help="late-interaction teacher on a large corpus: rank only the documents of each query vector's "
-                                   "N nearest token vectors (a Faiss IVF index, built once); 0 = exact over all documents")
+    first_stage: str = setting("auto", choices=FIRST_STAGES, group="candidates",
+                               help="late-interaction teacher's first stage: exact MaxSim over every document, or approximate "
+                                    "(PLAID-style centroid interaction over INDEX/ivf/, built once, then exact MaxSim on the best "
+                                    f"--ndocs); auto = approximate past {APPROX_FROM_TOKENS:,} token vectors")
+    ncells: int = setting(Approximate.ncells, type=positive_int, group="candidates",
+                          help="approximate first stage: centres probed per query vector")
+    ndocs: int = setting(Approximate.ndocs, type=positive_int, group="candidates",
+                         help="approximate first stage: documents scored exactly")
     settings: LabelSettings = setting(nested=LabelSettings)
 
     def __post_init__(self) -> None:
         self.output = Path(self.output)
         if self.import_ and self.export:
             raise ConfigError("give --import or --export, not both")
-        if self.ann_tokens < 0:
-            raise ConfigError(f"ann-tokens must be >= 0, got {self.ann_tokens}")
         if not (self.import_ or self.export) and (not self.labeler or not (self.negatives or self.pool)):
             raise ConfigError("--labeler and --negatives (or --pool) are required (unless --import or --export is given)")
 
@@ -102,7 +106,8 @@ def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
         raise ConfigError(f"{job.teacher} is not a cross-encoder (no cross_encoder.json)")
     if is_late_interaction_dir(job.teacher):
         index = job.index or job.output.with_name(job.output.name + ".teacher-index")
-        return LateInteractionTeacher(job.teacher, corpus, index, settings.prf, job.device, job.ann_tokens)
+        return LateInteractionTeacher(job.teacher, corpus, index, settings.prf, job.device, job.first_stage,
+                                      Approximate(ncells=job.ncells, ndocs=job.ndocs, prf_cells=Approximate.prf_cells))
     return DenseTeacher(job.teacher, corpus, settings.rocchio, job.device)
 
 

@@ -19,6 +19,7 @@ import torch
 
 from ..data.records import Document
 from ..errors import ConfigError
+from ..teacher.centroid_index import Approximate
 from ..teacher.prf import Expansion, PRFConfig, RocchioConfig, colbert_prf, rocchio
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class LateInteractionTeacher:
     kind = "late-interaction"
 
     def __init__(self, path: Path, corpus: Mapping[str, Document], index_dir: Path, prf: PRFConfig, device: str = "cpu",
-                 ann_tokens: int = 0) -> None:
+                 first_stage: str = "auto", approximate: Optional[Approximate] = None) -> None:
         from ..teacher.late_interaction import LateInteractionEncoder
         from ..teacher.token_index import TokenIndex, build_token_index, corpus_fingerprint, teacher_fingerprint
 
@@ -54,9 +55,9 @@ class LateInteractionTeacher:
                                            teacher_fingerprint=stamp["teacher_fingerprint"])
             self.reused_index = False
         self.index.device = device
-        self.ann_tokens = ann_tokens
-        if ann_tokens and not (index_dir / "tokens.faiss").is_file():
-            self.index.build_ann()
+        self.approximate = self.index.first_stage(first_stage, approximate or Approximate())
+        if self.approximate is not None:
+            self.index.centroid_index()  # built once (its seconds are index seconds)
         self.index_seconds = time.perf_counter() - start
         self.position = {d: i for i, d in enumerate(self.index.docids)}
 
@@ -71,7 +72,7 @@ class LateInteractionTeacher:
 
     def rank(self, q: torch.Tensor, k: int, expansion: Optional[Expansion] = None) -> List[Tuple[str, float]]:
         vectors, weights = self._vectors(q, expansion)
-        return [(self.index.docids[i], s) for i, s in self.index.search(vectors, k, weights, self.ann_tokens)]
+        return [(self.index.docids[i], s) for i, s in self.index.search(vectors, k, weights, self.approximate)]
 
     def score(self, q: torch.Tensor, docids: Sequence[str], expansion: Optional[Expansion] = None) -> List[float]:
         vectors, weights = self._vectors(q, expansion)

@@ -118,7 +118,8 @@ def colbert_prf(index, tokenizer, feedback: Sequence[int], config: PRFConfig, sp
     nearest = index.nearest_tokens(centroids, config.nearest)
     chosen = []
     for c in range(centroids.shape[0]):
-        ids = [int(t) for t in index.token_ids[nearest[c].numpy()] if int(t) not in special_ids]
+        rows = nearest[c].numpy()
+        ids = [int(t) for t in index.token_ids[rows[rows >= 0]] if int(t) not in special_ids]
         if not ids:
             continue
         token_id = Counter(ids).most_common(1)[0][0]

@@ -21,13 +21,12 @@ memory-mapped vectors block by block (documents in file order), so resident memo
 (about 2^18 x 129 float32, 135 MB) whatever the collection's size, and PRF's nearest tokens are a running
 top-k over the same blocks.
 
-For large collections, :meth:`TokenIndex.build_ann` adds ``tokens.faiss``, a Faiss IVF index over the
-token vectors (inner product): ``IVF-Flat`` below a million vectors, above it ``IVF-PQ`` (4-bit fast-scan
-codes) with an HNSW coarse quantizer: 16 bytes of codes a vector at 128 dimensions, about 24 with its id,
-against 256 for the float16 vector on disk. ``search(..., ann_tokens=n)`` then takes each query
-vector's n nearest token vectors, the documents they belong to are the candidates, and only those are
-scored exactly, reading their vectors from disk (ColBERT's candidate generation and re-ranking); PRF's
-nearest tokens use the same structure when it is there. With n large enough it returns the exact ranking.
+Past a size the first stage is approximate (:mod:`~pyserini_ckd.teacher.centroid_index`, PLAID-style):
+``INDEX/ivf/`` holds k-means centres of the token vectors and, per centre, the rows and documents of its
+tokens; a query probes each vector's best centres, scores documents by centroid interaction, and scores
+only the best ``ndocs`` of them exactly, reading their vectors from disk. PRF's nearest tokens look in the
+same lists. :func:`first_stage` picks it: ``auto`` is exact up to :data:`APPROX_FROM_TOKENS` token
+vectors (where the exact scan is in memory and fast) and approximate beyond.
 
 Building streams the corpus: vectors and vocabulary ids go to disk as each batch is encoded
 (:class:`TokenIndexWriter`); what stays in memory is the document frequencies and the offsets.
@@ -51,13 +50,13 @@ from ..atomic import atomic_output
 from ..data.records import Document
 from ..dense.encoder import _autocast_dtype
 from ..errors import InputError
+from .centroid_index import APPROX_FROM_TOKENS, FIRST_STAGES, Approximate, CentroidIndex, build_centroid_index
 from .late_interaction import LateInteractionEncoder
 
 logger = logging.getLogger(__name__)
 
 PAD_PENALTY = 1e4  # subtracted from a padding slot's score (see the module doc)
 IN_MEMORY_TOKENS = 2_000_000  # up to this many token vectors the index is held in memory (see the module doc)
-PQ_FROM_TOKENS = 1_000_000  # from this many token vectors the ANN structure stores PQ codes, not the vectors
 
 
 @dataclass
@@ -75,6 +74,7 @@ class TokenIndex:
     _block_cache: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None
     _lengths: Optional[np.ndarray] = None
     _stream_bounds: Optional[List[Tuple[int, int]]] = None
+    _centroids: Optional[CentroidIndex] = None
 
     @property
     def num_docs(self) -> int:
@@ -112,6 +112,16 @@ class TokenIndex:
 
     def doc_tokens(self, i: int) -> torch.Tensor:
         return torch.from_numpy(np.asarray(self.tokens[self.offsets[i]:self.offsets[i + 1]], dtype=np.float32))
+
+    def read_rows(self, lo: int, hi: int) -> np.ndarray:
+        """Token vectors ``lo:hi`` as float32, read from the file rather than through the memory map: a scan of
+        the whole index then leaves its pages in the page cache, not in this process's resident memory."""
+        total, dim = self.tokens.shape
+        lo, hi = max(0, int(lo)), min(total, int(hi))
+        if hi <= lo:
+            return np.zeros((0, dim), dtype=np.float32)
+        raw = np.fromfile(self.path / "tokens.f16", dtype=np.float16, count=(hi - lo) * dim, offset=lo * dim * 2)
+        return raw.reshape(hi - lo, dim).astype(np.float32)
 
     def _all(self) -> torch.Tensor:
         """The flat (T, dim) float32 token matrix on the search device."""
@@ -156,7 +166,7 @@ class TokenIndex:
         """Blocks of documents in file order read from the memory-mapped vectors, one at a time."""
         for start, end in self._streamed_bounds():
             lo, hi = int(self.offsets[start]), int(self.offsets[end])
-            tokens = torch.from_numpy(np.asarray(self.tokens[lo:hi], dtype=np.float32)).to(self.device)
+            tokens = torch.from_numpy(self.read_rows(lo, hi)).to(self.device)
             t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0], device=tokens.device)
             docs = np.arange(start, end)
             yield torch.from_numpy(docs).to(self.device), self._block(docs, self.lengths, self.offsets[docs] - lo, tokens, t_sq)
@@ -196,111 +206,84 @@ class TokenIndex:
     def maxsim_docs(self, q: torch.Tensor, doc_indices: Sequence[int], weights: Optional[torch.Tensor] = None,
                     chunk: int = 4096) -> torch.Tensor:
         """Scores of one query against the given documents (their vectors read from disk), ``chunk`` documents
-        at a time in one padded block each (as :meth:`maxsim_all`). In float64: a labels file's scores (six
-        decimals) then do not depend on how many threads sum the block's products, so a labelling run split
-        over processes or resumed after a kill writes the same bytes."""
+        at a time: one product of the query with their tokens laid end to end, then each document's maximum
+        over its own columns (no padding). In float64: a labels file's scores (six decimals) then do not
+        depend on how many threads sum the products, so a labelling run split over processes or resumed
+        after a kill writes the same bytes."""
         docs = np.asarray(doc_indices, dtype=np.int64)
         out = torch.zeros(len(docs))
         lengths = self.lengths
         q = q.double()
-        scale = 2.0 if self.similarity == "l2" else 1.0
-        q_aug = torch.cat([scale * q, -torch.ones(q.shape[0], 1, dtype=torch.float64)], dim=1)
+        q_sq = (q * q).sum(-1, keepdim=True)
+        w = weights.double()[:, None] if weights is not None else None
         for lo in range(0, len(docs), chunk):
             part = docs[lo:lo + chunk]
-            own = lengths[part]
-            if own.sum() == 0:
+            kept = np.flatnonzero(lengths[part] > 0)  # a document without tokens scores 0
+            if len(kept) == 0:
                 continue
-            tokens = torch.from_numpy(np.concatenate([self.tokens[self.offsets[i]:self.offsets[i + 1]] for i in part]).astype(np.float64))
-            t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0], dtype=torch.float64)
-            starts = np.concatenate([[0], np.cumsum(own)[:-1]]).astype(np.int64)
-            aug = self._block(np.arange(len(part)), own, starts, tokens, t_sq)
-            n, width = aug.shape[:2]
-            best = (q_aug @ aug.reshape(n * width, -1).T).view(-1, n, width).amax(-1)
-            if self.similarity == "l2":
-                best -= (q * q).sum(-1, keepdim=True)
-            best[:, torch.from_numpy(own == 0)] = 0.0
-            if weights is not None:
-                best = best * weights.double()[:, None]
-            out[lo:lo + len(part)] = best.sum(0).float()
+            own = lengths[part[kept]]
+            tokens = torch.from_numpy(np.concatenate([self.tokens[self.offsets[i]:self.offsets[i + 1]] for i in part[kept]]).astype(np.float64))
+            s = q @ tokens.T
+            if self.similarity == "l2":  # -||q - t||^2 = 2 q.t - ||q||^2 - ||t||^2
+                s = 2 * s - (tokens * tokens).sum(-1)[None, :] - q_sq
+            starts = np.concatenate([[0], np.cumsum(own)[:-1]])
+            best = torch.from_numpy(np.maximum.reduceat(s.numpy(), starts, axis=1))
+            if w is not None:
+                best = best * w
+            out[lo + kept] = best.sum(0).float()
         return out
 
-    def search(self, q: torch.Tensor, k: int, weights: Optional[torch.Tensor] = None, ann_tokens: int = 0) -> List[Tuple[int, float]]:
+    def search(self, q: torch.Tensor, k: int, weights: Optional[torch.Tensor] = None,
+               approximate: Optional[Approximate] = None) -> List[Tuple[int, float]]:
         """Top-k (document index, score); ties broken by document index.
 
-        Exact over all documents, or, with ``ann_tokens > 0`` and ``tokens.faiss`` built, exact over the
-        candidate documents of each query vector's ``ann_tokens`` nearest token vectors.
+        Exact over all documents, or, with ``approximate``, exact over the ``approximate.ndocs`` documents of
+        highest centroid-interaction score (``INDEX/ivf/``, built on first use; see the module doc).
         """
-        if ann_tokens > 0:
-            candidates = self.ann_candidates(q, ann_tokens)
+        if approximate is not None:
+            candidates = self.centroid_index().candidates(q, weights, approximate)
             scores = self.maxsim_docs(q, candidates, weights).numpy()
-            order = np.lexsort((np.asarray(candidates), -scores))[:k]
+            order = np.lexsort((candidates, -scores))[:k]
             return [(int(candidates[i]), float(scores[i])) for i in order]
         scores = self.maxsim_all(q, weights)
         k = min(k, self.num_docs)
         order = np.lexsort((np.arange(self.num_docs), -scores.numpy()))[:k]
         return [(int(i), float(scores[i])) for i in order]
 
-    def build_ann(self, nlist: Optional[int] = None, train_size: Optional[int] = None, seed: int = 0,
-                  pq: Optional[bool] = None) -> None:
-        """Write ``tokens.faiss``: an IVF (inner product) index over all token vectors, streamed from disk.
+    def first_stage(self, mode: str = "auto", settings: Approximate = Approximate()) -> Optional[Approximate]:
+        """``settings`` when the first stage is approximate (``approximate``, or ``auto`` past
+        :data:`APPROX_FROM_TOKENS` token vectors), else None (exact)."""
+        if mode not in FIRST_STAGES:
+            raise ValueError(f"first stage must be one of {', '.join(FIRST_STAGES)}, got {mode!r}")
+        if mode == "approximate" or (mode == "auto" and self.tokens.shape[0] > APPROX_FROM_TOKENS):
+            return settings
+        return None
 
-        nlist ~ 4 sqrt(T), at most 16384; ``pq`` (default: from :data:`PQ_FROM_TOKENS` vectors): 4-bit PQ
-        codes of dim / 4 sub-vectors (16 bytes at 128 dimensions) and an HNSW coarse quantizer instead of the
-        vectors and a flat one. Trained on a seeded sample
-        of 40 vectors a list (at least 2^16)."""
-        import faiss
-
-        total, dim = self.tokens.shape
-        nlist = nlist or int(min(16384, max(1, 4 * np.sqrt(total))))
-        pq = total >= PQ_FROM_TOKENS if pq is None else pq
-        train_size = train_size or max(1 << 16, 40 * nlist)
-        rng = np.random.default_rng(seed)
-        sample = np.asarray(self.tokens[np.sort(rng.choice(total, size=min(train_size, total), replace=False))], dtype=np.float32)
-        nlist = min(nlist, len(sample))
-        if pq:
-            # 4-bit fast-scan PQ, one sub-quantizer per 4 dimensions (16 bytes a vector at 128 dimensions): 8-bit PQ
-            # trains orders of magnitude slower in this Faiss build and the candidates are re-scored exactly anyway
-            ivf = faiss.index_factory(dim, f"IVF{nlist}_HNSW32,PQ{max(2, dim // 4)}x4fs", faiss.METRIC_INNER_PRODUCT)
-        else:
-            ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        ivf.train(sample)
-        for start in range(0, total, 1 << 18):
-            ivf.add(np.asarray(self.tokens[start:start + (1 << 18)], dtype=np.float32))
-        with atomic_output(self.path / "tokens.faiss") as tmp:
-            faiss.write_index(ivf, str(tmp))
-        self._ann = None
-
-    def _ann_index(self, nprobe: int = 32):
-        import faiss
-
-        if getattr(self, "_ann", None) is None:
-            path = self.path / "tokens.faiss"
-            if not path.is_file():
-                raise InputError(self.path, None, "no tokens.faiss: build it with TokenIndex.build_ann() (or search exactly)")
-            self._ann = faiss.read_index(str(path))
-        faiss.extract_index_ivf(self._ann).nprobe = nprobe
-        return self._ann
-
-    def ann_candidates(self, q: torch.Tensor, ann_tokens: int, nprobe: int = 32) -> List[int]:
-        _, ids = self._ann_index(nprobe).search(np.ascontiguousarray(q.cpu().numpy(), dtype=np.float32), ann_tokens)
-        docs = np.searchsorted(self.offsets, ids[ids >= 0], side="right") - 1
-        return sorted(set(int(d) for d in docs))
+    def centroid_index(self, build: bool = True) -> Optional[CentroidIndex]:
+        """The approximate first stage's centres and lists (``INDEX/ivf/``), built when missing and ``build``."""
+        if self._centroids is None:
+            if CentroidIndex.exists(self.path):
+                self._centroids = CentroidIndex(self.path / "ivf", self.offsets, self.similarity)
+            elif build:
+                self._centroids = build_centroid_index(self)
+        return self._centroids
 
     def nearest_tokens(self, vectors: torch.Tensor, k: int = 10) -> torch.Tensor:
         """Indices (c, k) of each vector's k nearest stored token vectors (by inner product): exact in memory,
-        through the ANN structure where it is built and the index is streamed, else a running top-k over blocks."""
+        among the tokens of the best centres' lists where ``ivf/`` is built and the index is streamed (-1 where
+        fewer were probed), else a running top-k over blocks."""
         k = min(k, self.tokens.shape[0])
         if not self.streamed:
             tokens = self._all()
             return (vectors.to(tokens.device) @ tokens.T).topk(k, dim=-1).indices.cpu()
-        if (self.path / "tokens.faiss").is_file():
-            _, ids = self._ann_index().search(np.ascontiguousarray(vectors.cpu().numpy(), dtype=np.float32), k)
-            return torch.from_numpy(ids.astype(np.int64))
+        ivf = self.centroid_index(build=False)
+        if ivf is not None:
+            return ivf.nearest_tokens(vectors, k, self.tokens, Approximate().prf_cells)
         best_s = torch.full((vectors.shape[0], k), float("-inf"))
         best_i = torch.zeros((vectors.shape[0], k), dtype=torch.int64)
         step = 1 << 20
         for lo in range(0, self.tokens.shape[0], step):
-            chunk = torch.from_numpy(np.asarray(self.tokens[lo:lo + step], dtype=np.float32))
+            chunk = torch.from_numpy(self.read_rows(lo, lo + step))
             s, i = (vectors.float() @ chunk.T).topk(min(k, chunk.shape[0]), dim=-1)
             merged_s, pick = torch.cat([best_s, s], dim=1).topk(k, dim=-1)
             best_i = torch.cat([best_i, i + lo], dim=1).gather(1, pick)

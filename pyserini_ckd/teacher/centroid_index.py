@@ -1,0 +1,213 @@
+"""The approximate first stage over a teacher's token index: centroids, inverted lists, centroid interaction.
+
+PLAID's candidate generation and centroid interaction (Santhanam et al., 2022), with exact MaxSim on the
+survivors instead of residual decompression. Built once into ``INDEX/ivf/`` (atomically):
+
+- ``centroids.npy`` (C, dim) float32: k-means centres of the token vectors (spherical for cosine
+  teachers), trained for 10 iterations on a seeded sample of about 32 vectors a centre (windows of 256
+  consecutive vectors);
+- ``offsets.npy`` (C + 1,) int64: centre c's list is rows ``offsets[c]:offsets[c + 1]`` of
+- ``tokens.u32`` and ``docs.u32`` (T,) uint32: the token rows assigned to each centre and their documents,
+  grouped by centre (memory-mapped: 8 bytes a token on disk, only the probed lists are read);
+- ``ivf.json``: C, T, the sample, iterations and build seconds.
+
+Every token vector goes to its nearest centre (a flat search up to 4,096 centres, else an HNSW graph of
+the centres), chunk by chunk from the memory-mapped vectors; the lists are written in two passes (count,
+then place), so the build never holds more than one chunk and the (T,) centre ids.
+
+**Search.** With s(q_i, c) the index's similarity (inner product, or -||q_i - c||^2 for L2 teachers)
+between query vector i and centre c, P_i the ``ncells`` best centres of q_i and f_i the best score of a
+centre outside P_i (one below the worst when every centre is probed), each document gets the approximate score
+
+    A(d) = sum_i w_i * max(0, max_{c in P_i : d has a token in list c} s(q_i, c) - f_i)
+
+(its MaxSim with every token replaced by its centre, over the probed centres only; a query vector whose
+probed lists hold none of d's tokens counts at the floor f_i, about the most an unprobed token can score,
+and sum_i w_i f_i, the same for every document, is dropped). The ``ndocs`` best documents by A (ties by index) are then scored exactly from
+their vectors on disk (:meth:`TokenIndex.maxsim_docs`). PRF's nearest tokens look in the ``prf_cells``
+best lists of each centroid and score those tokens exactly.
+
+Memory: the centres (C x dim x 4 bytes: 8 MB at C = 16,384 and 128 dimensions) and the lists' offsets;
+the probed lists and the candidates' vectors are read from disk per query.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from ..atomic import atomic_output
+
+MAX_CENTROIDS = 16384  # k-means on a CPU: more centres would train for hours at a million passages
+FLAT_ASSIGN_UP_TO = 4096  # centres beyond which tokens are assigned through an HNSW graph of the centres
+SAMPLE_PER_CENTROID = 32
+APPROX_FROM_TOKENS = 2_000_000  # first stage "auto": approximate beyond this many token vectors (the token
+# index's in-memory limit: below it the exact scan is held in memory and fast)
+FIRST_STAGES = ("auto", "exact", "approximate")
+
+
+def default_centroids(tokens: int) -> int:
+    """2^round(log2(4 sqrt(T))) centres, at least 1 and at most :data:`MAX_CENTROIDS` (and T / 8)."""
+    if tokens < 16:
+        return 1
+    c = 2 ** int(round(np.log2(4 * np.sqrt(tokens))))
+    return int(max(1, min(MAX_CENTROIDS, c, tokens // 8)))
+
+
+@dataclass(frozen=True)
+class Approximate:
+    """Settings of the approximate first stage (PLAID's names): centres probed per query vector, documents
+    re-scored exactly, and centres probed per PRF centroid for its nearest tokens."""
+
+    ncells: int = 8
+    ndocs: int = 1024
+    prf_cells: int = 2
+
+
+class CentroidIndex:
+    """The ``ivf/`` folder of a token index (see the module doc), loaded with its lists memory-mapped."""
+
+    def __init__(self, path: Path, token_offsets: np.ndarray, similarity: str) -> None:
+        self.path = Path(path)
+        self.meta = json.loads((self.path / "ivf.json").read_text())
+        self.centroids = torch.from_numpy(np.load(self.path / "centroids.npy"))
+        self.offsets = np.load(self.path / "offsets.npy")
+        total = int(self.meta["tokens"])
+        self.tokens = np.memmap(self.path / "tokens.u32", dtype=np.uint32, mode="r", shape=(total,))
+        self.docs = np.memmap(self.path / "docs.u32", dtype=np.uint32, mode="r", shape=(total,))
+        self.num_docs = len(token_offsets) - 1
+        self.similarity = similarity
+        self._c_sq = (self.centroids * self.centroids).sum(-1)
+
+    @staticmethod
+    def exists(index_path: Path) -> bool:
+        return (Path(index_path) / "ivf" / "ivf.json").is_file()
+
+    def scores(self, q: torch.Tensor) -> torch.Tensor:
+        """(m, C) s(q_i, c): inner product, or -||q_i - c||^2 for an L2 teacher."""
+        s = q.float() @ self.centroids.T
+        if self.similarity == "l2":
+            s = 2 * s - self._c_sq[None, :] - (q.float() * q.float()).sum(-1, keepdim=True)
+        return s
+
+    def _list(self, c: int, what: np.ndarray) -> np.ndarray:
+        return np.asarray(what[self.offsets[c]:self.offsets[c + 1]], dtype=np.int64)
+
+    def candidates(self, q: torch.Tensor, weights: Optional[torch.Tensor], settings: Approximate) -> np.ndarray:
+        """Indices of the ``ndocs`` documents of highest A(d) (module doc), ascending."""
+        s = self.scores(q)
+        ncells = min(settings.ncells, s.shape[1])
+        top, cells = s.topk(min(ncells + 1, s.shape[1]), dim=1)
+        floor = top[:, -1:] if ncells < s.shape[1] else top[:, -1:] - 1.0
+        top, cells = top[:, :ncells], cells[:, :ncells]
+        gains = (top - floor).double()
+        if weights is not None:
+            gains = gains * weights.double()[:, None]
+        approx = torch.zeros(self.num_docs, dtype=torch.float64)
+        best = torch.zeros(self.num_docs, dtype=torch.float64)
+        for i in range(s.shape[0]):
+            docs = [self._list(int(c), self.docs) for c in cells[i]]
+            sizes = [len(d) for d in docs]
+            if not sum(sizes):
+                continue
+            index = torch.from_numpy(np.concatenate(docs))
+            values = torch.repeat_interleave(gains[i], torch.tensor(sizes))
+            best.zero_()
+            best.scatter_reduce_(0, index, values, reduce="amax")
+            approx += best
+        a = approx.numpy()
+        hit = np.flatnonzero(a > 0)
+        if len(hit) > settings.ndocs:
+            kth = np.partition(a[hit], len(hit) - settings.ndocs)[len(hit) - settings.ndocs]
+            hit = hit[a[hit] >= kth]
+            hit = hit[np.lexsort((hit, -a[hit]))][:settings.ndocs]
+        return np.sort(hit)
+
+    def nearest_tokens(self, vectors: torch.Tensor, k: int, token_vectors: np.ndarray, cells: int) -> torch.Tensor:
+        """(c, k) rows of the token vectors of largest inner product with each vector, among the tokens of its
+        ``cells`` best lists (exact scores, read from disk); -1 where fewer than k tokens were probed."""
+        s = vectors.float() @ self.centroids.T
+        probe = s.topk(min(cells, s.shape[1]), dim=1).indices
+        out = torch.full((vectors.shape[0], k), -1, dtype=torch.int64)
+        for i in range(vectors.shape[0]):
+            rows = np.sort(np.concatenate([self._list(int(c), self.tokens) for c in probe[i]]))
+            if len(rows) == 0:
+                continue
+            scores = torch.from_numpy(np.asarray(token_vectors[rows], dtype=np.float32)) @ vectors[i].float()
+            pick = scores.topk(min(k, len(rows))).indices.numpy()
+            out[i, :len(pick)] = torch.from_numpy(rows[pick])
+        return out
+
+
+def build_centroid_index(index, centroids: Optional[int] = None, iterations: int = 10, seed: int = 0,
+                         chunk: int = 1 << 18) -> CentroidIndex:
+    """Write ``INDEX/ivf/`` for a :class:`~pyserini_ckd.teacher.token_index.TokenIndex` (module doc)."""
+    import faiss
+
+    started = time.perf_counter()
+    total, dim = index.tokens.shape
+    if total >= 2 ** 32:
+        raise ValueError(f"{index.path}: {total} token vectors; the lists hold 32-bit rows")
+    nlist = min(centroids or default_centroids(total), max(1, total))
+    rng = np.random.default_rng(seed)
+    size = min(total, max(nlist * SAMPLE_PER_CENTROID, 1 << 14))
+    # the sample: windows of 256 consecutive rows at seeded random places, read from the file (random rows
+    # through the memory map would leave a page per row resident)
+    if size >= total // 2:
+        sample = index.read_rows(0, total)
+    else:
+        starts = np.sort(rng.choice(total // 256, size=size // 256, replace=False)) * 256
+        sample = np.concatenate([index.read_rows(lo, lo + 256) for lo in starts])
+    cosine = index.similarity != "l2"
+    kmeans = faiss.Kmeans(dim, nlist, niter=iterations, seed=seed, spherical=cosine, verbose=False,
+                          max_points_per_centroid=max(SAMPLE_PER_CENTROID, 256))
+    kmeans.train(sample)
+    centres = np.ascontiguousarray(kmeans.centroids, dtype=np.float32)
+    metric = faiss.METRIC_INNER_PRODUCT if cosine else faiss.METRIC_L2
+    if nlist <= FLAT_ASSIGN_UP_TO:
+        assigner = faiss.IndexFlat(dim, metric)
+    else:
+        assigner = faiss.IndexHNSWFlat(dim, 32, metric)
+        assigner.hnsw.efConstruction = 80
+        assigner.hnsw.efSearch = 64
+    assigner.add(centres)
+    with atomic_output(index.path / "ivf", directory=True) as tmp:
+        codes = np.memmap(tmp / "codes.i32", dtype=np.int32, mode="w+", shape=(total,))
+        for lo in range(0, total, chunk):
+            _, nearest = assigner.search(index.read_rows(lo, lo + chunk), 1)
+            codes[lo:lo + chunk] = nearest[:, 0]
+        counts = np.zeros(nlist, dtype=np.int64)
+        for lo in range(0, total, chunk):
+            counts += np.bincount(codes[lo:lo + chunk], minlength=nlist)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        rows_out = np.memmap(tmp / "tokens.u32", dtype=np.uint32, mode="w+", shape=(total,))
+        docs_out = np.memmap(tmp / "docs.u32", dtype=np.uint32, mode="w+", shape=(total,))
+        cursor = offsets[:-1].copy()
+        for lo in range(0, total, chunk):
+            c = np.asarray(codes[lo:lo + chunk])
+            order = np.argsort(c, kind="stable")
+            sorted_c = c[order]
+            first = np.searchsorted(sorted_c, sorted_c, side="left")  # where each centre's run starts in this chunk
+            positions = cursor[sorted_c] + (np.arange(len(c)) - first)
+            rows = lo + order
+            rows_out[positions] = rows
+            docs_out[positions] = np.searchsorted(index.offsets, rows, side="right") - 1
+            cursor += np.bincount(c, minlength=nlist)
+        rows_out.flush()
+        docs_out.flush()
+        del codes, rows_out, docs_out
+        (tmp / "codes.i32").unlink()
+        np.save(tmp / "centroids.npy", centres)
+        np.save(tmp / "offsets.npy", offsets)
+        (tmp / "ivf.json").write_text(json.dumps({
+            "centroids": nlist, "tokens": int(total), "dim": int(dim), "similarity": index.similarity,
+            "sample": int(size), "iterations": iterations, "seed": seed,
+            "assignment": "flat" if nlist <= FLAT_ASSIGN_UP_TO else "hnsw32",
+            "seconds": round(time.perf_counter() - started, 1)}, indent=1))
+    return CentroidIndex(index.path / "ivf", index.offsets, index.similarity)

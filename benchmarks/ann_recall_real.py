@@ -1,17 +1,18 @@
 """The approximate first stage on a real teacher index: recall of its top 100 against exact search.
 
     python benchmarks/ann_recall_real.py --index W/labels/late-interaction.token-index --teacher W/models/teacher-li \
-        --dataset scifact [--split train] [--queries 100] [--ncells 4 8 16] [--ndocs 256 1024] [--output W/ann_recall.json]
+        --dataset scifact [--split train] [--queries 100] [--ncells 4 8 16] [--ndocs 4096] [--nexact 512] [--output W/ann_recall.json]
 
 Builds the centres and lists (``ivf/``) in a copy of the index (the original is left alone), encodes the
 split's first ``--queries`` judged queries with the teacher, and reports for each (``--ncells``,
-``--ndocs``) the recall of the approximate top 100 against the exact top 100, the share of queries whose
+``--ndocs``, ``--nexact``) the recall of the approximate top 100 against the exact top 100, the share of queries whose
 exact top 1 is found first, and the milliseconds a query of each path (the exact one in memory).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import sys
@@ -35,7 +36,8 @@ def main(argv=None) -> dict:
     p.add_argument("--split", default="train")
     p.add_argument("--queries", type=int, default=100)
     p.add_argument("--ncells", type=int, nargs="+", default=[4, 8, 16])
-    p.add_argument("--ndocs", type=int, nargs="+", default=[256, 1024])
+    p.add_argument("--ndocs", type=int, nargs="+", default=[Approximate.ndocs])
+    p.add_argument("--nexact", type=int, nargs="+", default=[Approximate.nexact])
     p.add_argument("--output", type=Path)
     args = p.parse_args(argv)
     dataset = resolve_dataset(args.dataset)
@@ -53,16 +55,15 @@ def main(argv=None) -> dict:
         exact = [[d for d, _ in index.search(v, 100)] for v in vectors]
         exact_ms = 1000 * (time.perf_counter() - started) / len(vectors)
         rows = []
-        for ncells in args.ncells:
-            for ndocs in args.ndocs:
-                settings = Approximate(ncells=ncells, ndocs=ndocs)
-                started = time.perf_counter()
-                approx = [[d for d, _ in index.search(v, 100, approximate=settings)] for v in vectors]
-                ms = 1000 * (time.perf_counter() - started) / len(vectors)
-                rows.append({"ncells": ncells, "ndocs": ndocs,
-                             "recall@100": round(float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact)])), 4),
-                             "top1_found": round(float(np.mean([bool(a) and a[0] == e[0] for a, e in zip(approx, exact)])), 4),
-                             "ms_per_query": round(ms, 1)})
+        for ncells, ndocs, nexact in itertools.product(args.ncells, args.ndocs, args.nexact):
+            settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact)
+            started = time.perf_counter()
+            approx = [[d for d, _ in index.search(v, 100, approximate=settings)] for v in vectors]
+            ms = 1000 * (time.perf_counter() - started) / len(vectors)
+            rows.append({"ncells": ncells, "ndocs": ndocs, "nexact": nexact,
+                         "recall@100": round(float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact)])), 4),
+                         "top1_found": round(float(np.mean([bool(a) and a[0] == e[0] for a, e in zip(approx, exact)])), 4),
+                         "ms_per_query": round(ms, 1)})
     out = {"index": str(args.index), "token_vectors": int(index.tokens.shape[0]), "docs": index.num_docs,
            "queries": len(vectors), "centroids": ivf.meta["centroids"], "ivf_build_seconds": round(build, 1), "ms_per_query_exact": round(exact_ms, 1), "approx": rows}
     if args.output:

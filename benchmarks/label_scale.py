@@ -1,7 +1,7 @@
 """The teacher's token index at scale, on synthetic token vectors: build, memory, disk, exact vs approximate search.
 
     python benchmarks/label_scale.py --passages N --workdir W [--queries 20] [--exact-queries 20] \
-        [--ncells 8] [--ndocs 1024] [--noise 0.08] [--query-seed 1]
+        [--ncells 8] [--ndocs 4096] [--nexact 512] [--noise 0.08] [--query-seed 1]
     python benchmarks/label_scale.py --calibrate INDEX     # the noise that matches a real teacher index
 
 No model is needed. Each passage gets a length drawn from a log-normal (median 60 tokens, cut to 8..180,
@@ -20,14 +20,16 @@ Measured, in one process: index build seconds (vectors written), the approximate
 seconds (k-means centres and inverted lists, :func:`~pyserini_ckd.teacher.centroid_index.build_centroid_index`),
 peak resident memory, disk, milliseconds a query for exact search (all documents, streamed from disk past
 2 M vectors; on ``--exact-queries`` queries, null with 0) and for the approximate one (centroid interaction,
-``--ndocs`` documents re-scored exactly from disk), the recall of the approximate top 100 against the
-exact top 100, and how often each finds the planted passage first. ``--ncells``/``--ndocs`` take several
-values: every pair is measured (the first pair fills the top-level fields). Writes ``W/label_scale.json``.
+the best ``--nexact`` of ``--ndocs`` documents re-scored exactly from disk), the recall of the approximate
+top 100 against the exact top 100, and how often each finds the planted passage first. ``--ncells``,
+``--ndocs`` and ``--nexact`` take several values: every combination is measured (the first fills the
+top-level fields). Writes ``W/label_scale.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import shutil
@@ -118,6 +120,7 @@ def main(argv=None) -> dict:
     p.add_argument("--exact-queries", type=int, default=20, help="queries searched exactly (0: skip exact search)")
     p.add_argument("--ncells", type=int, nargs="+", default=[Approximate.ncells])
     p.add_argument("--ndocs", type=int, nargs="+", default=[Approximate.ndocs])
+    p.add_argument("--nexact", type=int, nargs="+", default=[Approximate.nexact])
     p.add_argument("--noise", type=float, default=0.08)
     p.add_argument("--query-seed", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the index folder (default: removed after measuring)")
@@ -145,21 +148,20 @@ def main(argv=None) -> dict:
         exact_ms.append(1000 * (time.perf_counter() - t))
         planted_exact += exact[target][0] == target
     rows = []
-    for ncells in args.ncells:
-        for ndocs in args.ndocs:
-            settings = Approximate(ncells=ncells, ndocs=ndocs)
-            ms, recalls, planted = [], [], 0
-            for target, q in queries:
-                t = time.perf_counter()
-                found = [d for d, _ in index.search(q, 100, approximate=settings)]
-                ms.append(1000 * (time.perf_counter() - t))
-                planted += bool(found) and found[0] == target
-                if target in exact:
-                    recalls.append(len(set(found) & set(exact[target])) / len(exact[target]))
-            rows.append({"ncells": ncells, "ndocs": ndocs, "ms_per_query": round(float(np.mean(ms)), 1),
-                         "recall@100": round(float(np.mean(recalls)), 4) if recalls else None,
-                         "recall@100_min": round(float(np.min(recalls)), 4) if recalls else None,
-                         "planted_first": f"{planted}/{len(queries)}"})
+    for ncells, ndocs, nexact in itertools.product(args.ncells, args.ndocs, args.nexact):
+        settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact)
+        ms, recalls, planted = [], [], 0
+        for target, q in queries:
+            t = time.perf_counter()
+            found = [d for d, _ in index.search(q, 100, approximate=settings)]
+            ms.append(1000 * (time.perf_counter() - t))
+            planted += bool(found) and found[0] == target
+            if target in exact:
+                recalls.append(len(set(found) & set(exact[target])) / len(exact[target]))
+        rows.append({"ncells": ncells, "ndocs": ndocs, "nexact": nexact, "ms_per_query": round(float(np.mean(ms)), 1),
+                     "recall@100": round(float(np.mean(recalls)), 4) if recalls else None,
+                     "recall@100_min": round(float(np.min(recalls)), 4) if recalls else None,
+                     "planted_first": f"{planted}/{len(queries)}"})
     result = {
         "passages": args.passages, "token_vectors": int(index.tokens.shape[0]), "dim": DIM, "noise": args.noise,
         "build_seconds": round(build + ivf_build, 1), "index_seconds": round(build, 1), "ivf_seconds": round(ivf_build, 1),

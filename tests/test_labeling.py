@@ -155,7 +155,7 @@ def test_approximate_teacher_search_over_every_centre_and_document_equals_exact(
     root, data, neg, li = setup
     _label(setup, "teacher", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
     _label(setup, "teacher", tmp_path / "ann.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate",
-                                                         "--ncells", "100000", "--ndocs", "100000"])
+                                                         "--ncells", "100000", "--ndocs", "100000", "--nexact", "100000"])
     assert (tmp_path / "idx" / "ivf" / "ivf.json").is_file()
     exact = [json.loads(l) for l in (tmp_path / "exact.jsonl").read_text().splitlines()]
     ann = [json.loads(l) for l in (tmp_path / "ann.jsonl").read_text().splitlines()]

@@ -109,14 +109,14 @@ def test_approximate_first_stage_finds_the_exact_ranking(index):
     assert (idx.path / "ivf" / "ivf.json").is_file() and ivf.offsets[-1] == idx.tokens.shape[0]
     assert sorted(np.asarray(ivf.tokens).tolist()) == list(range(idx.tokens.shape[0]))  # every row in one list
     assert (np.asarray(ivf.docs) == np.searchsorted(idx.offsets, np.asarray(ivf.tokens), side="right") - 1).all()
-    everything = Approximate(ncells=4, ndocs=idx.num_docs)
+    everything = Approximate(ncells=4, ndocs=idx.num_docs, nexact=idx.num_docs)
     for query in ["blood pressure", "vitamin d fractures", "coffee heart"]:
         q = teacher.encode_queries([query])[0]
         exact = idx.search(q, 3)
         approx = idx.search(q, 3, approximate=everything)
         assert [i for i, _ in approx] == [i for i, _ in exact]
         np.testing.assert_allclose([s for _, s in approx], [s for _, s in exact], atol=1e-3)
-        few = ivf.candidates(q, None, Approximate(ncells=1, ndocs=2))
+        few = ivf.candidates(q, None, Approximate(ncells=1, ndocs=6, nexact=2))
         assert 0 < len(few) <= 2 and list(few) == sorted(few)
         assert torch.equal(ivf.nearest_tokens(q, 5, idx.tokens, cells=4), idx.nearest_tokens(q, 5))
 
@@ -196,7 +196,7 @@ def test_streamed_search_equals_the_in_memory_search(tmp_path, similarity):
 
 @pytest.mark.parametrize("similarity", ["l2", "cosine"])
 def test_centroid_first_stage_recalls_the_planted_documents(tmp_path, similarity):
-    """Centroid interaction over 128 centres, 2 probed a query vector, 20 documents scored exactly: each query
+    """Centroid interaction over 128 centres, 2 probed a query vector, 40 documents through the full interaction, 10 scored exactly: each query
     built from one document's tokens finds that document among the candidates, ranked first; a streamed
     index's PRF look-up goes through the lists."""
     from pyserini_ckd.teacher.centroid_index import Approximate, build_centroid_index
@@ -208,7 +208,7 @@ def test_centroid_first_stage_recalls_the_planted_documents(tmp_path, similarity
     for target in rng.choice(idx.num_docs, 10, replace=False):
         rows = np.asarray(idx.tokens[idx.offsets[target]:idx.offsets[target] + 8], dtype=np.float32)
         q = torch.from_numpy(rows + 0.05 * rng.standard_normal(rows.shape).astype(np.float32))
-        settings = Approximate(ncells=2, ndocs=20)
+        settings = Approximate(ncells=2, ndocs=40, nexact=10)
         assert int(target) in ivf.candidates(q, None, settings)
         assert idx.search(q, 1, approximate=settings)[0][0] == int(target)
     idx.in_memory_tokens = 0

@@ -69,11 +69,13 @@ class LabelJob:
     first_stage: str = setting("auto", choices=FIRST_STAGES, group="candidates",
                                help="late-interaction teacher's first stage: exact MaxSim over every document, or approximate "
                                     "(PLAID-style centroid interaction over INDEX/ivf/, built once, then exact MaxSim on the best "
-                                    f"--ndocs); auto = approximate past {APPROX_FROM_TOKENS:,} token vectors")
+                                    f"--nexact); auto = approximate past {APPROX_FROM_TOKENS:,} token vectors")
     ncells: int = setting(Approximate.ncells, type=positive_int, group="candidates",
                           help="approximate first stage: centres probed per query vector")
     ndocs: int = setting(Approximate.ndocs, type=positive_int, group="candidates",
-                         help="approximate first stage: documents scored exactly")
+                         help="approximate first stage: documents kept by the pruned centroid interaction")
+    nexact: int = setting(Approximate.nexact, type=positive_int, group="candidates",
+                          help="approximate first stage: documents scored exactly after the full centroid interaction")
     settings: LabelSettings = setting(nested=LabelSettings)
 
     def __post_init__(self) -> None:
@@ -107,7 +109,7 @@ def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
     if is_late_interaction_dir(job.teacher):
         index = job.index or job.output.with_name(job.output.name + ".teacher-index")
         return LateInteractionTeacher(job.teacher, corpus, index, settings.prf, job.device, job.first_stage,
-                                      Approximate(ncells=job.ncells, ndocs=job.ndocs, prf_cells=Approximate.prf_cells))
+                                      Approximate(ncells=job.ncells, ndocs=job.ndocs, nexact=job.nexact))
     return DenseTeacher(job.teacher, corpus, settings.rocchio, job.device)
 
 

@@ -204,25 +204,26 @@ class TokenIndex:
         return best.sum(0).cpu()
 
     def maxsim_docs(self, q: torch.Tensor, doc_indices: Sequence[int], weights: Optional[torch.Tensor] = None,
-                    chunk: int = 4096) -> torch.Tensor:
+                    chunk: int = 4096, dtype: torch.dtype = torch.float64) -> torch.Tensor:
         """Scores of one query against the given documents (their vectors read from disk), ``chunk`` documents
         at a time: one product of the query with their tokens laid end to end, then each document's maximum
-        over its own columns (no padding). In float64: a labels file's scores (six decimals) then do not
-        depend on how many threads sum the products, so a labelling run split over processes or resumed
-        after a kill writes the same bytes."""
+        over its own columns (no padding). In float64 by default: a labels file's scores (six decimals) then
+        do not depend on how many threads sum the products, so a labelling run split over processes or
+        resumed after a kill writes the same bytes (the approximate first stage ranks in float32, as the
+        exact scan does)."""
         docs = np.asarray(doc_indices, dtype=np.int64)
         out = torch.zeros(len(docs))
         lengths = self.lengths
-        q = q.double()
+        q = q.to(dtype)
         q_sq = (q * q).sum(-1, keepdim=True)
-        w = weights.double()[:, None] if weights is not None else None
+        w = weights.to(dtype)[:, None] if weights is not None else None
         for lo in range(0, len(docs), chunk):
             part = docs[lo:lo + chunk]
             kept = np.flatnonzero(lengths[part] > 0)  # a document without tokens scores 0
             if len(kept) == 0:
                 continue
             own = lengths[part[kept]]
-            tokens = torch.from_numpy(np.concatenate([self.tokens[self.offsets[i]:self.offsets[i + 1]] for i in part[kept]]).astype(np.float64))
+            tokens = torch.from_numpy(np.concatenate([self.tokens[self.offsets[i]:self.offsets[i + 1]] for i in part[kept]])).to(dtype)
             s = q @ tokens.T
             if self.similarity == "l2":  # -||q - t||^2 = 2 q.t - ||q||^2 - ||t||^2
                 s = 2 * s - (tokens * tokens).sum(-1)[None, :] - q_sq
@@ -242,7 +243,7 @@ class TokenIndex:
         """
         if approximate is not None:
             candidates = self.centroid_index().candidates(q, weights, approximate)
-            scores = self.maxsim_docs(q, candidates, weights).numpy()
+            scores = self.maxsim_docs(q, candidates, weights, dtype=torch.float32).numpy()
             order = np.lexsort((candidates, -scores))[:k]
             return [(int(candidates[i]), float(scores[i])) for i in order]
         scores = self.maxsim_all(q, weights)

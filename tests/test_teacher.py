@@ -214,3 +214,30 @@ def test_centroid_first_stage_recalls_the_planted_documents(tmp_path, similarity
     idx.in_memory_tokens = 0
     near = idx.nearest_tokens(torch.from_numpy(rows), 3)
     assert near.shape == (8, 3) and (near >= 0).all()
+
+
+@pytest.mark.parametrize("similarity", ["l2", "cosine"])
+def test_centroid_interaction_is_the_maxsim_of_the_centre_replaced_tokens(tmp_path, similarity):
+    """F(d) = sum_i w_i max_t s(q_i, centre(t)), and a centre's score is the mean of its tokens' scores: the
+    centres are the means of the tokens assigned to them (and for L2 their mean squared norms)."""
+    from pyserini_ckd.teacher.centroid_index import build_centroid_index
+
+    idx = _synthetic_index(tmp_path / "ix", [3, 0, 7, 1, 12, 5] * 20, similarity=similarity)
+    ivf = build_centroid_index(idx, centroids=8)
+    tokens = idx.read_rows(0, idx.tokens.shape[0]).astype(np.float64)
+    codes = np.asarray(ivf.codes).astype(np.int64)
+    q = torch.randn(3, 16)
+    s = ivf.scores(q).double().numpy()
+    for c in range(8):
+        own = tokens[codes == c]
+        if len(own):
+            direct = 2 * q.double().numpy() @ own.T - (own ** 2).sum(1) - (q.double().numpy() ** 2).sum(1)[:, None] \
+                if similarity == "l2" else q.double().numpy() @ own.T
+            np.testing.assert_allclose(s[:, c], direct.mean(1), rtol=1e-4, atol=1e-4)
+    weights = torch.tensor([1.0, 0.5, 2.0])
+    docs = np.arange(idx.num_docs)
+    full = ivf._full(ivf.scores(q), weights, docs)
+    for d in docs[:12]:
+        own = codes[idx.offsets[d]:idx.offsets[d + 1]]
+        want = (s[:, own].max(1) * weights.numpy()).sum() if len(own) else 0.0
+        assert full[d] == pytest.approx(want, rel=1e-5, abs=1e-5)

@@ -1,10 +1,10 @@
 """Labels from the approximate first stage against the exact one, on a real teacher and collection.
 
-    python benchmarks/approx_labels.py --workdir W [--profile quick] [--labeler collective] [--ncells 8] [--ndocs 1024]
+    python benchmarks/approx_labels.py --workdir W [--profile quick] [--labeler collective] [--ncells 16] [--ndocs 4096] [--nexact 1024]
 
 Uses the pipeline's workdir W (its teacher, token index and negatives; built first where missing, as the
 pipeline would) and writes the labeler's labels twice under ``W/approx-labels/``: with the teacher's exact
-first stage and with the approximate one (centroid interaction, then exact MaxSim on ``--ndocs``
+first stage and with the approximate one (centroid interaction, then exact MaxSim on ``--nexact``
 documents; the centres and lists are built once into the token index's ``ivf/``). Reports, over the
 labelled queries: the share of candidates that differ (|exact \\ approximate| / |exact| a query, then the
 mean), how many queries have any difference, the largest difference of a shared candidate's score, and
@@ -37,6 +37,7 @@ def main(argv=None) -> dict:
     p.add_argument("--labeler", default="collective", choices=["collective", "teacher"])
     p.add_argument("--ncells", type=int, default=Approximate.ncells)
     p.add_argument("--ndocs", type=int, default=Approximate.ndocs)
+    p.add_argument("--nexact", type=int, default=Approximate.nexact)
     p.set_defaults(transfer=[])
     args = p.parse_args(argv)
     config = config_from_args(args)
@@ -51,7 +52,7 @@ def main(argv=None) -> dict:
     rows, seconds = {}, {}
     for mode in ("exact", "approximate"):
         job = dataclasses.replace(base, output=out_dir / f"{mode}.jsonl", run=out_dir / f"{mode}.trec", first_stage=mode,
-                                  ncells=args.ncells, ndocs=args.ndocs)
+                                  ncells=args.ncells, ndocs=args.ndocs, nexact=args.nexact)
         started = time.perf_counter()
         run_label(job)
         seconds[mode] = round(time.perf_counter() - started, 1)
@@ -71,7 +72,7 @@ def main(argv=None) -> dict:
     result = {
         "labeler": args.labeler, "queries": len(rows["exact"]), "dev_queries": len(dev),
         "token_vectors": ivf["tokens"], "centroids": ivf["centroids"], "ivf_seconds": ivf["seconds"],
-        "ncells": args.ncells, "ndocs": args.ndocs,
+        "ncells": args.ncells, "ndocs": args.ndocs, "nexact": args.nexact,
         "candidates_differing": round(sum(differ) / len(differ), 4), "queries_with_a_difference": changed,
         "max_shared_score_difference": max_diff,
         "dev_nDCG@10": {mode: round(e.aggregates["nDCG@10"], 4) for mode, e in evaluations.items()},

@@ -1,7 +1,7 @@
 """The teacher's token index at scale, on synthetic token vectors: build, memory, disk, exact vs approximate search.
 
     python benchmarks/label_scale.py --passages N --workdir W [--queries 20] [--exact-queries 20] \
-        [--ncells 8] [--ndocs 4096] [--nexact 512] [--noise 0.08] [--query-seed 1]
+        [--ncells 16] [--ndocs 4096] [--nexact 1024] [--noise 0.08] [--query-seed 1]
     python benchmarks/label_scale.py --calibrate INDEX     # the noise that matches a real teacher index
 
 No model is needed. Each passage gets a length drawn from a log-normal (median 60 tokens, cut to 8..180,

@@ -58,6 +58,11 @@ def test_collective_and_teacher_labels(setup, tmp_path):
     assert meta["labeler"] == "collective" and meta["teacher_kind"] == "late-interaction"
     assert set(meta["seconds"]) == {"teacher_training", "index", "prf", "scoring"} and meta["teacher_cost_seconds"] > 0
     assert set(read_run(tmp_path / "c.trec")) == {"q1", "q2", "q4"}
+    # ranking only the held-out queries (q1 at 0.3): the same labels, the run holds q1 alone
+    held, _ = _label(setup, "collective", tmp_path / "held.jsonl", ["--teacher", str(li), "--run", str(tmp_path / "h.trec"),
+                                                                   "--ranked", "held-out", "--holdout-fraction", "0.3"])
+    assert held == records and set(read_run(tmp_path / "h.trec")) == {"q1"}
+    assert read_run(tmp_path / "h.trec")["q1"] == read_run(tmp_path / "c.trec")["q1"]
     plain, meta = _label(setup, "teacher", tmp_path / "teacher.jsonl", ["--teacher", str(li)])
     assert all(r["expansion"] == [] for r in plain) and meta["seconds"]["prf"] == 0
     # expansion changes the scores
@@ -142,6 +147,8 @@ def test_label_errors(setup, tmp_path, capsys):
     root, data, neg, li = setup
     base = ["--dataset", str(data), "--negatives", str(neg), "--output", str(tmp_path / "x.jsonl")]
     assert "needs --teacher" in run_cli_expect_error(label_cli.main, base + ["--labeler", "collective"], capsys)
+    line = run_cli_expect_error(label_cli.main, base + ["--labeler", "hard", "--run", str(tmp_path / "r.trec"), "--ranked", "held-out"], capsys)
+    assert "--ranked held-out needs --holdout-fraction" in line
     line = run_cli_expect_error(label_cli.main, base + ["--labeler", "cross-encoder", "--teacher", str(li)], capsys)
     assert "is not a cross-encoder" in line
     bad = tmp_path / "neg.jsonl"

@@ -34,8 +34,12 @@ from .formats import FORMATS, export_labels, import_labels
 from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
 from .labels import meta_path, write_labels
 from ..teacher.centroid_index import APPROX_FROM_TOKENS, FIRST_STAGES, Approximate
+from ..training.holdout import is_held_out
 
 logger = logging.getLogger(__name__)
+
+
+RANKED = ("all", "held-out")  # LabelJob.ranked
 
 
 @dataclass
@@ -57,6 +61,9 @@ class LabelJob:
     run: Optional[Path] = setting(None, type=Path, flags=["--run", "--ranking"],
                                   help="also write the labeler's ranking (TREC run); under torchrun spell it --ranking "
                                        "(torchrun takes --run for its own --run-path)")
+    ranked: str = setting("all", choices=RANKED, help="the queries whose ranking --run holds: all, or only the held-out "
+                                                      "ones (--holdout-fraction); the collective labeler skips the expanded "
+                                                      "query's full search for the others (same labels, fewer seconds)")
     bm25_run: Optional[Path] = setting(None, type=Path, help="cross-encoder: BM25 run of the split, the pool it re-ranks")
     index: Optional[Path] = setting(None, type=Path, help="teacher token index folder (default: OUTPUT.teacher-index; reused)")
     warm_start: Optional[Path] = setting(None, type=Path, help="the shared hard-label checkpoint: its training is not teacher cost")
@@ -64,7 +71,8 @@ class LabelJob:
     max_queries: Optional[int] = setting(None, type=positive_int, help="label at most N queries outside the hold-out "
                                                                        "(hash-chosen, as the trainer's --max-queries)")
     holdout_fraction: float = setting(0.0, type=non_negative_float,
-                                      help="with --max-queries: held-out queries are always labelled (their rankings judge the teacher)")
+                                      help="the hold-out (their rankings judge the teacher): always labelled with --max-queries, "
+                                           "the only queries ranked with --ranked held-out")
     seed: int = setting(42, type=int, help="seed of the hold-out and --max-queries selection")
     first_stage: str = setting("auto", choices=FIRST_STAGES, group="candidates",
                                help="late-interaction teacher's first stage: exact MaxSim over every document, or approximate "
@@ -84,6 +92,10 @@ class LabelJob:
             raise ConfigError("give --import or --export, not both")
         if not (self.import_ or self.export) and (not self.labeler or not (self.negatives or self.pool)):
             raise ConfigError("--labeler and --negatives (or --pool) are required (unless --import or --export is given)")
+        if self.ranked not in RANKED:
+            raise ConfigError(f"--ranked must be one of {', '.join(RANKED)}, got {self.ranked!r}")
+        if self.ranked == "held-out" and self.run is not None and self.holdout_fraction <= 0:
+            raise ConfigError("--ranked held-out needs --holdout-fraction above 0 (else --run would hold no query)")
 
 
 def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
@@ -175,12 +187,12 @@ def run_label(job: LabelJob) -> None:
     group = Group()  # one process, or torchrun's (each labels every W-th query; pyserini_ckd.labeling.shards)
     try:
         qids = [q for q, docs in qrels.items() if any(r > 0 for r in docs.values())]
+        held = {q for q in qids if is_held_out(q, job.holdout_fraction, job.seed)}
         if job.max_queries:
             from types import SimpleNamespace
 
-            from ..training.holdout import is_held_out, limit_queries
+            from ..training.holdout import limit_queries
 
-            held = {q for q in qids if is_held_out(q, job.holdout_fraction, job.seed)}
             rest = [q for q in qids if q not in held]
             chosen = {e.qid for e in limit_queries([SimpleNamespace(qid=q) for q in rest], job.max_queries, job.seed)}
             qids = [q for q in qids if q in chosen or q in held]
@@ -206,7 +218,8 @@ def run_label(job: LabelJob) -> None:
                     bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
                     before = dict(timer.seconds)
                     record, ranking = label_query(job.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25,
-                                                  settings, timer, pools[qid] if pools is not None else None)
+                                                  settings, timer, pools[qid] if pools is not None else None,
+                                                  ranked=job.run is not None and (job.ranked == "all" or qid in held))
                     spent = {k: v - before.get(k, 0.0) for k, v in timer.seconds.items()}
                     out.write(Part.line(qid, record.to_json(), ranking, spent))
                     out.flush()

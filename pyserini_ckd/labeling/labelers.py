@@ -90,9 +90,13 @@ def _fixed_labels(qid, positives, bm25, settings, pooled, name):
     return _fixed(qid, positives, cands, name, settings), []
 
 
-def _teacher_labels(teacher, q, qid, positives, bm25, settings, timer, pooled, expand: bool):
+def _teacher_labels(teacher, q, qid, positives, bm25, settings, timer, pooled, expand: bool, ranked: bool = True):
     """The (late-interaction or dense) teacher's ranking, with PRF (collective) when ``expand``, and its scores
-    of the candidates; teacher negatives from the plain ranking unless ``settings.negatives_from`` says expanded."""
+    of the candidates; teacher negatives from the plain ranking unless ``settings.negatives_from`` says expanded.
+
+    The expanded query's search over the whole collection serves only its ranking (and expanded negatives):
+    with ``ranked`` false and plain negatives it is skipped, as in the paper, whose collective teacher only
+    scores candidates with the expanded query; the ranking returned is then empty."""
     start = time.perf_counter()
     ranking = plain = teacher.rank(q, settings.teacher_depth)
     expansion = None
@@ -102,7 +106,10 @@ def _teacher_labels(teacher, q, qid, positives, bm25, settings, timer, pooled, e
         expansion = teacher.expand(q, [d for d, _ in plain[:_fb_docs(teacher, settings)]])
         timer.add("prf", start)
         start = time.perf_counter()
-        ranking = teacher.rank(q, settings.teacher_depth, expansion)
+        if ranked or settings.negatives_from == "expanded":
+            ranking = teacher.rank(q, settings.teacher_depth, expansion)
+        else:
+            ranking = []
     if pooled is not None:
         cands = pooled
     else:
@@ -156,7 +163,7 @@ class Labeler:
     teacher: Optional[str]
     student_loss: str
     probabilities: bool
-    label: Callable  # (teacher, query, qid, positives, bm25 negatives, settings, timer, pool) -> (record, ranking)
+    label: Callable  # (teacher, query, qid, positives, bm25 negatives, settings, timer, pool, ranked) -> (record, ranking)
 
 
 LI_TEACHER = "late-interaction or dense"  # the teacher kind of the ranking labelers (its folder says which)
@@ -165,21 +172,24 @@ CE_TEACHER = "cross-encoder"
 # Every labeler by name, in the order the CLI lists them. Adding a labeler is one entry here.
 LABELERS: Dict[str, Labeler] = {l.name: l for l in (
     Labeler("collective", LI_TEACHER, "kd", False,
-            lambda t, q, qid, pos, bm25, s, timer, pool: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, expand=True)),
+            lambda t, q, qid, pos, bm25, s, timer, pool, ranked: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, True, ranked)),
     Labeler("teacher", LI_TEACHER, "kd", False,
-            lambda t, q, qid, pos, bm25, s, timer, pool: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, expand=False)),
-    Labeler("cross-encoder", CE_TEACHER, "kd", False, _cross_encoder_labels),
+            lambda t, q, qid, pos, bm25, s, timer, pool, ranked: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, False)),
+    Labeler("cross-encoder", CE_TEACHER, "kd", False,
+            lambda t, q, qid, pos, bm25, s, timer, pool, ranked: _cross_encoder_labels(t, q, qid, pos, bm25, s, timer, pool)),
     Labeler("uniform", None, "uniform", True,
-            lambda t, q, qid, pos, bm25, s, timer, pool: _fixed_labels(qid, pos, bm25, s, pool, "uniform")),
+            lambda t, q, qid, pos, bm25, s, timer, pool, ranked: _fixed_labels(qid, pos, bm25, s, pool, "uniform")),
     Labeler("hard", None, "hard", True,
-            lambda t, q, qid, pos, bm25, s, timer, pool: _fixed_labels(qid, pos, bm25, s, pool, "hard")),
+            lambda t, q, qid, pos, bm25, s, timer, pool, ranked: _fixed_labels(qid, pos, bm25, s, pool, "hard")),
 )}
 NEEDS_TEACHER = {name for name, l in LABELERS.items() if l.teacher is not None}
 
 
 def label_query(labeler: str, teacher, qid: str, text: str, positives: List[str], bm25: Sequence[str],
-                settings: LabelSettings, timer: Timer, pool: Optional[Pool] = None) -> Tuple[LabelRecord, List[Tuple[str, float]]]:
-    """The query's labels and the labeler's ranking (empty for hard and uniform).
+                settings: LabelSettings, timer: Timer, pool: Optional[Pool] = None,
+                ranked: bool = True) -> Tuple[LabelRecord, List[Tuple[str, float]]]:
+    """The query's labels and the labeler's ranking (empty for hard and uniform, and for the collective
+    labeler when ``ranked`` is false: its labels are the same, the expanded query's full search is skipped).
 
     Without ``pool`` the candidates are the positives, the top ``bm25_negatives`` of ``bm25`` and the
     teacher's top ``teacher_negatives`` non-positives; with ``pool`` they are the pool's.
@@ -191,7 +201,7 @@ def label_query(labeler: str, teacher, qid: str, text: str, positives: List[str]
         start = time.perf_counter()
         q = teacher.query(text)
         timer.add("scoring", start)  # the query's encoding is part of the teacher's scoring cost
-    return LABELERS[labeler].label(teacher, q, qid, positives, bm25, settings, timer, pooled)
+    return LABELERS[labeler].label(teacher, q, qid, positives, bm25, settings, timer, pooled, ranked)
 
 
 def _fb_docs(teacher, settings: LabelSettings) -> int:

@@ -24,6 +24,11 @@ Options that make the labeler comparison fair (the ``compare-cpu`` profile uses 
   re-ranking BM25's top ``selection_depth``, and keeps the best step (the start included;
   :mod:`pyserini_ckd.training.selection`);
 - ``warm_start: null``: no hard-label warm start; students start from the base model.
+
+``labels.ranked: "held-out"`` writes the labelers' rankings (``W/runs/labeler-NAME``) for the dev slice only,
+all the report reads; the collective labeler then skips the expanded query's search over the collection for the
+training queries (same labels; ``benchmarks/teacher_cost.py``'s configurations use it). The default, ``"all"``,
+ranks every query (``benchmarks/sparse_labels.py`` audits the training queries' rankings).
 """
 
 from __future__ import annotations
@@ -441,6 +446,7 @@ class Experiment:
             warm_start=self.warm_dir, pool=pool, settings=settings, holdout_fraction=self.s["holdout_fraction"],
             seed=self.seed0, max_queries=self.s["train_queries_limit"] or None, teacher=teacher_dir,
             run=self.run_path(f"labeler-{name}", self.main.name, "train") if teacher_dir is not None else None,
+            ranked=self.s["labels"].get("ranked") or "all",
             index=self.w / "labels" / "late-interaction.token-index" if teacher_kind == LI_TEACHER else None,
             bm25_run=self.run_path("bm25", self.main.name, "train") if teacher_kind == CE_TEACHER else None)
 

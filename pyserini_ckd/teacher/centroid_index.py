@@ -13,7 +13,7 @@ survivors instead of residual decompression. Built once into ``INDEX/ivf/`` (ato
 - ``tokens.u32`` and ``docs.u32`` (T,) uint32: the token rows assigned to each centre and their documents,
   grouped by centre (memory-mapped, only the probed lists are read);
 - ``codes.u16`` (T,) uint16: each token row's centre, in row order (10 bytes a token on disk in all);
-- ``ivf.json``: C, T, the sample, iterations and build seconds.
+- ``ivf.json``: C, T, the sample, iterations, how tokens were assigned (flat, or HNSW with its efSearch) and build seconds.
 
 Every token vector goes to its nearest centre (a flat search up to 4,096 centres, else an HNSW graph of
 the centres searched with efSearch 16), chunk by chunk from the memory-mapped vectors; the lists are written in two passes (count,
@@ -56,6 +56,7 @@ from ..atomic import atomic_output
 MAX_CENTROIDS = 16384  # k-means on a CPU: more centres would train for hours at a million passages (and
 # the codes are 16-bit)
 FLAT_ASSIGN_UP_TO = 4096  # centres beyond which tokens are assigned through an HNSW graph of the centres
+ASSIGN_EF_SEARCH = 16  # HNSW assignment: 0.98 of tokens reach their nearest centre, 3.5x faster than 64
 SAMPLE_PER_CENTROID = 32
 APPROX_FROM_TOKENS = 2_000_000  # first stage "auto": approximate beyond this many token vectors (the token
 # index's in-memory limit: below it the exact scan is held in memory and fast)
@@ -215,7 +216,7 @@ def build_centroid_index(index, centroids: Optional[int] = None, iterations: int
     else:
         assigner = faiss.IndexHNSWFlat(dim, 32, metric)
         assigner.hnsw.efConstruction = 80
-        assigner.hnsw.efSearch = 16  # 0.98 of tokens reach their nearest centre, 3.5x faster than 64
+        assigner.hnsw.efSearch = ASSIGN_EF_SEARCH
     assigner.add(centres)
     with atomic_output(index.path / "ivf", directory=True) as tmp:
         codes = np.memmap(tmp / "codes.u16", dtype=np.uint16, mode="w+", shape=(total,))
@@ -258,6 +259,6 @@ def build_centroid_index(index, centroids: Optional[int] = None, iterations: int
         (tmp / "ivf.json").write_text(json.dumps({
             "centroids": nlist, "tokens": int(total), "dim": int(dim), "similarity": index.similarity,
             "sample": int(size), "iterations": iterations, "seed": seed,
-            "assignment": "flat" if nlist <= FLAT_ASSIGN_UP_TO else "hnsw32",
+            "assignment": "flat" if nlist <= FLAT_ASSIGN_UP_TO else f"hnsw32 efSearch {ASSIGN_EF_SEARCH}",
             "seconds": round(time.perf_counter() - started, 1)}, indent=1))
     return CentroidIndex(index.path / "ivf", index.offsets, index.similarity)

@@ -1,7 +1,7 @@
 """The teacher's token index at scale, on synthetic token vectors: build, memory, disk, exact vs approximate search.
 
     python benchmarks/label_scale.py --passages N --workdir W [--queries 20] [--exact-queries 20] \
-        [--ncells 16] [--ndocs 4096] [--nexact 1024] [--noise 0.08] [--query-seed 1]
+        [--ncells 16] [--ndocs 4096] [--nexact 1024] [--noise 0.08] [--query-seed 1] [--dev-seed 2]
     python benchmarks/label_scale.py --calibrate INDEX     # the noise that matches a real teacher index
 
 No model is needed. Each passage gets a length drawn from a log-normal (median 60 tokens, cut to 8..180,
@@ -23,7 +23,9 @@ peak resident memory, disk, milliseconds a query for exact search (all documents
 the best ``--nexact`` of ``--ndocs`` documents re-scored exactly from disk), the recall of the approximate
 top 100 against the exact top 100, and how often each finds the planted passage first. ``--ncells``,
 ``--ndocs`` and ``--nexact`` take several values: every combination is measured (the first fills the
-top-level fields). Writes ``W/label_scale.json``.
+top-level fields). ``--dev-seed S`` sweeps the same settings on a second query set drawn with seed S as well
+(``dev`` in the output: choose settings there, report ``--query-seed``'s), so one build serves both.
+Writes ``W/label_scale.json``.
 """
 
 from __future__ import annotations
@@ -109,38 +111,12 @@ def folder_gb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e9
 
 
-def main(argv=None) -> dict:
-    from pyserini_ckd.teacher.centroid_index import Approximate, build_centroid_index
+def sweep(index, args, seed: int):
+    """Exact search for the first --exact-queries planted queries of ``seed``, then every approximate setting on all
+    of them; recall@100 of a setting is |approx top 100 ∩ exact top 100| / 100 averaged over the exactly searched."""
+    from pyserini_ckd.teacher.centroid_index import Approximate
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--passages", type=int)
-    p.add_argument("--workdir", type=Path)
-    p.add_argument("--calibrate", type=Path, metavar="INDEX", help="print the noise matching a real teacher index, and stop")
-    p.add_argument("--queries", type=int, default=20)
-    p.add_argument("--exact-queries", type=int, default=20, help="queries searched exactly (0: skip exact search)")
-    p.add_argument("--ncells", type=int, nargs="+", default=[Approximate.ncells])
-    p.add_argument("--ndocs", type=int, nargs="+", default=[Approximate.ndocs])
-    p.add_argument("--nexact", type=int, nargs="+", default=[Approximate.nexact])
-    p.add_argument("--noise", type=float, default=0.08)
-    p.add_argument("--query-seed", type=int, default=1)
-    p.add_argument("--keep", action="store_true", help="keep the index folder (default: removed after measuring)")
-    args = p.parse_args(argv)
-    if args.calibrate:
-        result = calibrate(args.calibrate)
-        print(json.dumps(result, indent=1))
-        return result
-    if not args.passages or not args.workdir:
-        p.error("--passages and --workdir are required")
-    index_dir = args.workdir / f"tokens-{args.passages}"
-    if index_dir.exists():
-        shutil.rmtree(index_dir)
-    started = time.perf_counter()
-    index = synthetic_index(index_dir, args.passages, args.noise)
-    build = time.perf_counter() - started
-    started = time.perf_counter()
-    ivf = build_centroid_index(index)
-    ivf_build = time.perf_counter() - started
-    queries = planted_queries(index, args.queries, args.noise, args.query_seed)
+    queries = planted_queries(index, args.queries, args.noise, seed)
     exact, exact_ms, planted_exact = {}, [], 0
     for target, q in queries[:args.exact_queries]:
         t = time.perf_counter()
@@ -162,6 +138,43 @@ def main(argv=None) -> dict:
                      "recall@100": round(float(np.mean(recalls)), 4) if recalls else None,
                      "recall@100_min": round(float(np.min(recalls)), 4) if recalls else None,
                      "planted_first": f"{planted}/{len(queries)}"})
+    return exact_ms, planted_exact, rows
+
+
+def main(argv=None) -> dict:
+    from pyserini_ckd.teacher.centroid_index import Approximate, build_centroid_index
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--passages", type=int)
+    p.add_argument("--workdir", type=Path)
+    p.add_argument("--calibrate", type=Path, metavar="INDEX", help="print the noise matching a real teacher index, and stop")
+    p.add_argument("--queries", type=int, default=20)
+    p.add_argument("--exact-queries", type=int, default=20, help="queries searched exactly (0: skip exact search)")
+    p.add_argument("--ncells", type=int, nargs="+", default=[Approximate.ncells])
+    p.add_argument("--ndocs", type=int, nargs="+", default=[Approximate.ndocs])
+    p.add_argument("--nexact", type=int, nargs="+", default=[Approximate.nexact])
+    p.add_argument("--noise", type=float, default=0.08)
+    p.add_argument("--query-seed", type=int, default=1)
+    p.add_argument("--dev-seed", type=int, help="also sweep the settings on queries of this seed (choose on these, report --query-seed)")
+    p.add_argument("--keep", action="store_true", help="keep the index folder (default: removed after measuring)")
+    args = p.parse_args(argv)
+    if args.calibrate:
+        result = calibrate(args.calibrate)
+        print(json.dumps(result, indent=1))
+        return result
+    if not args.passages or not args.workdir:
+        p.error("--passages and --workdir are required")
+    index_dir = args.workdir / f"tokens-{args.passages}"
+    if index_dir.exists():
+        shutil.rmtree(index_dir)
+    started = time.perf_counter()
+    index = synthetic_index(index_dir, args.passages, args.noise)
+    build = time.perf_counter() - started
+    started = time.perf_counter()
+    ivf = build_centroid_index(index)
+    ivf_build = time.perf_counter() - started
+    exact_ms, planted_exact, rows = sweep(index, args, args.query_seed)
+    dev = sweep(index, args, args.dev_seed)[2] if args.dev_seed is not None else None
     result = {
         "passages": args.passages, "token_vectors": int(index.tokens.shape[0]), "dim": DIM, "noise": args.noise,
         "build_seconds": round(build + ivf_build, 1), "index_seconds": round(build, 1), "ivf_seconds": round(ivf_build, 1),
@@ -172,9 +185,11 @@ def main(argv=None) -> dict:
         "ms_per_query_approx": rows[0]["ms_per_query"],
         "recall@100_approx_vs_exact": rows[0]["recall@100"],
         "planted_first": {"exact": f"{planted_exact}/{len(exact_ms)}", "approx": rows[0]["planted_first"]},
-        "queries": {"exact": len(exact_ms), "approx": len(queries), "seed": args.query_seed},
+        "queries": {"exact": len(exact_ms), "approx": args.queries, "seed": args.query_seed},
         "approx": rows,
     }
+    if dev is not None:
+        result["dev"] = {"seed": args.dev_seed, "approx": dev}
     args.workdir.mkdir(parents=True, exist_ok=True)
     (args.workdir / "label_scale.json").write_text(json.dumps(result, indent=1))
     if not args.keep:

@@ -14,7 +14,7 @@ def test_label_scale_writes_the_measurements(tmp_path):
     import label_scale
 
     result = label_scale.main(["--passages", "300", "--workdir", str(tmp_path), "--queries", "4", "--exact-queries", "4",
-                               "--ncells", "4", "--ndocs", "300", "--nexact", "50", "300"])
+                               "--ncells", "4", "--ndocs", "300", "--nexact", "50", "300", "--dev-seed", "2"])
     written = json.loads((tmp_path / "label_scale.json").read_text())
     assert written == result
     for key in ("passages", "token_vectors", "build_seconds", "peak_rss_gb", "disk_gb", "ms_per_query_exact",
@@ -23,6 +23,9 @@ def test_label_scale_writes_the_measurements(tmp_path):
     assert result["passages"] == 300 and result["planted_first"]["exact"] == "4/4"
     assert [(r["ncells"], r["ndocs"], r["nexact"]) for r in result["approx"]] == [(4, 300, 50), (4, 300, 300)]
     assert 0 < result["approx"][0]["recall@100"] <= result["approx"][1]["recall@100"]
+    # the dev queries (another seed) swept with the same settings, on the same index
+    assert result["dev"]["seed"] == 2 and [r["nexact"] for r in result["dev"]["approx"]] == [50, 300]
+    assert 0 < result["dev"]["approx"][0]["recall@100"] <= result["dev"]["approx"][1]["recall@100"]
     assert not (tmp_path / "tokens-300").exists()  # removed after measuring
 
 

@@ -20,6 +20,7 @@ def test_label_scale_writes_the_measurements(tmp_path):
     for key in ("passages", "token_vectors", "build_seconds", "peak_rss_gb", "disk_gb", "ms_per_query_exact",
                 "ms_per_query_approx", "recall@100_approx_vs_exact"):
         assert key in result
+    assert 0 < result["peak_anon_gb"] <= result["peak_rss_gb"]
     assert result["passages"] == 300 and result["planted_first"]["exact"] == "4/4"
     assert [(r["ncells"], r["ndocs"], r["nexact"]) for r in result["approx"]] == [(4, 300, 50), (4, 300, 300)]
     assert 0 < result["approx"][0]["recall@100"] <= result["approx"][1]["recall@100"]

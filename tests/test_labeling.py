@@ -65,6 +65,10 @@ def test_collective_and_teacher_labels(setup, tmp_path):
     assert read_run(tmp_path / "h.trec")["q1"] == read_run(tmp_path / "c.trec")["q1"]
     plain, meta = _label(setup, "teacher", tmp_path / "teacher.jsonl", ["--teacher", str(li)])
     assert all(r["expansion"] == [] for r in plain) and meta["seconds"]["prf"] == 0
+    # the plain teacher ranks every query anyway (its negatives); --ranked held-out still limits its run to q1
+    _label(setup, "teacher", tmp_path / "teacher-held.jsonl", ["--teacher", str(li), "--run", str(tmp_path / "th.trec"),
+                                                               "--ranked", "held-out", "--holdout-fraction", "0.3"])
+    assert set(read_run(tmp_path / "th.trec")) == {"q1"}
     # expansion changes the scores
     a = {c["docid"]: c["score"] for c in records[0]["candidates"]}
     b = {c["docid"]: c["score"] for c in plain[0]["candidates"]}

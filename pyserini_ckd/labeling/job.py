@@ -217,11 +217,13 @@ def run_label(job: LabelJob) -> None:
                     positives = [d for d, r in qrels[qid].items() if r > 0]
                     bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
                     before = dict(timer.seconds)
+                    ranked = job.run is not None and (job.ranked == "all" or qid in held)
                     record, ranking = label_query(job.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25,
-                                                  settings, timer, pools[qid] if pools is not None else None,
-                                                  ranked=job.run is not None and (job.ranked == "all" or qid in held))
+                                                  settings, timer, pools[qid] if pools is not None else None, ranked=ranked)
                     spent = {k: v - before.get(k, 0.0) for k, v in timer.seconds.items()}
-                    out.write(Part.line(qid, record.to_json(), ranking, spent))
+                    # --ranked holds for every labeler: a ranking made anyway (the plain teacher's, the cross-encoder's)
+                    # is dropped for the queries outside it
+                    out.write(Part.line(qid, record.to_json(), ranking if ranked else [], spent))
                     out.flush()
         except BaseException:
             part.discard_if_empty()  # keep finished queries for a rerun, not an empty part (a full disk, say)

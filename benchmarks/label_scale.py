@@ -1,7 +1,8 @@
 """The teacher's token index at scale, on synthetic token vectors: build, memory, disk, exact vs approximate search.
 
     python benchmarks/label_scale.py --passages N --workdir W [--queries 20] [--exact-queries 20] \
-        [--ncells 16] [--ndocs 4096] [--nexact 1024] [--noise 0.08] [--query-seed 1] [--dev-seed 2]
+        [--ncells 16] [--ndocs 4096] [--nexact 1024] [--noise 0.08] [--query-seed 1] [--dev-seed 2] \
+        [--centroids K] [--keep | --reuse --output F]
     python benchmarks/label_scale.py --calibrate INDEX     # the noise that matches a real teacher index
 
 No model is needed. Each passage gets a length drawn from a log-normal (median 60 tokens, cut to 8..180,
@@ -25,8 +26,15 @@ top 100 against the exact top 100, and how often each finds the planted passage 
 ``--ndocs`` and ``--nexact`` take several values: every combination is measured (the first fills the
 top-level fields). ``--dev-seed S`` sweeps the same settings on a second query set drawn with seed S as well
 (``dev`` in the output: choose settings there, report ``--query-seed``'s), so one build serves both.
-``peak_rss_gb`` counts the touched pages of the memory-mapped vectors too; ``peak_anon_gb`` is the
-anonymous memory alone (sampled). Writes ``W/label_scale.json``.
+Each setting also says where the exact top 100 is lost (on the exactly searched queries): the share of it
+still among the ``ndocs`` after the pruned centroid interaction (``exact_top100_in_ndocs``) and among the
+``nexact`` after the full one (``exact_top100_in_nexact``, an upper bound of the recall). ``--centroids``
+overrides the k-means centre count. ``--keep`` leaves the index in W; ``--reuse`` then searches it again
+with other settings or queries without building it (its build figures copied, the results to ``--output``).
+``exact_margins`` says, per exactly searched query, how crowded the exact ranking is at rank 100. ``peak_rss_gb`` counts the touched pages of the memory-mapped vectors
+too; ``peak_anon_gb`` is the anonymous memory alone (sampled every 0.2 s), and ``peak_anon_gb_by_phase`` the
+same for writing the vectors (this benchmark's generator: 10,000 passages of float32 at a time), building the
+centres and lists, and searching. Writes ``W/label_scale.json``.
 """
 
 from __future__ import annotations
@@ -115,7 +123,7 @@ class AnonPeak:
     def __init__(self) -> None:
         import threading
 
-        self.peak_kb, self._stop = None, threading.Event()
+        self.peak_kb, self.phase_kb, self.phases, self._stop = None, None, {}, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -127,7 +135,13 @@ class AnonPeak:
             except (OSError, StopIteration):
                 return
             self.peak_kb = max(self.peak_kb or 0, kb)
+            self.phase_kb = max(self.phase_kb or 0, kb)
             self._stop.wait(0.2)
+
+    def phase(self, name: str) -> None:
+        """Close a phase: its peak (GB) goes to ``phases[name]`` and the next phase's peak starts afresh."""
+        self.phases[name] = round(self.phase_kb / 1e6, 2) if self.phase_kb is not None else None
+        self.phase_kb = None
 
     def gb(self):
         self._stop.set()
@@ -139,34 +153,75 @@ def folder_gb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e9
 
 
+def margins(ranked: np.ndarray) -> dict:
+    """How crowded the exact ranking is at rank 100: the scores at ranks 1, 100 and 1,000 and how many documents
+    score within 1% of the 100th (a boundary a coarser score cannot resolve when they are many)."""
+    at = lambda r: round(float(ranked[min(r, len(ranked)) - 1]), 3)  # noqa: E731
+    s100 = float(ranked[min(100, len(ranked)) - 1])
+    return {"score@1": at(1), "score@100": at(100), "score@1000": at(1000),
+            "within_1pct_of_100th": int(np.sum(np.abs(ranked - s100) <= 0.01 * abs(s100)))}
+
+
 def sweep(index, args, seed: int):
     """Exact search for the first --exact-queries planted queries of ``seed``, then every approximate setting on all
     of them; recall@100 of a setting is |approx top 100 ∩ exact top 100| / 100 averaged over the exactly searched."""
     from pyserini_ckd.teacher.centroid_index import Approximate
 
     queries = planted_queries(index, args.queries, args.noise, seed)
-    exact, exact_ms, planted_exact = {}, [], 0
+    ivf = index.centroid_index()
+    exact, exact_sum, exact_ms, planted_exact, ties = {}, {}, [], 0, []
     for target, q in queries[:args.exact_queries]:
         t = time.perf_counter()
-        exact[target] = [d for d, _ in index.search(q, 100)]
+        scores = index.maxsim_all(q).numpy()  # what index.search(q, 100) ranks, kept whole for the margins
+        order = np.lexsort((np.arange(len(scores)), -scores))
+        exact[target] = order[:100].tolist()
         exact_ms.append(1000 * (time.perf_counter() - t))
+        exact_sum[target] = float(scores[order[:100]].sum())
+        ties.append(margins(scores[order]))
         planted_exact += exact[target][0] == target
     rows = []
     for ncells, ndocs, nexact in itertools.product(args.ncells, args.ndocs, args.nexact):
+        if nexact > ndocs:
+            continue
         settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact)
-        ms, recalls, planted = [], [], 0
+        ms, recalls, planted, kept_share, pool_share, score_ratio = [], [], 0, [], [], []
         for target, q in queries:
             t = time.perf_counter()
-            found = [d for d, _ in index.search(q, 100, approximate=settings)]
+            hits = index.search(q, 100, approximate=settings)
             ms.append(1000 * (time.perf_counter() - t))
+            found = [d for d, _ in hits]
             planted += bool(found) and found[0] == target
             if target in exact:
-                recalls.append(len(set(found) & set(exact[target])) / len(exact[target]))
+                truth = set(exact[target])
+                recalls.append(len(set(found) & truth) / len(truth))
+                score_ratio.append(sum(v for _, v in hits) / exact_sum[target])
+                kept, pool = ivf.stages(q, None, settings)
+                kept_share.append(len(truth.intersection(kept.tolist())) / len(truth))
+                pool_share.append(len(truth.intersection(pool.tolist())) / len(truth))
+        mean = lambda xs: round(float(np.mean(xs)), 4) if xs else None  # noqa: E731
         rows.append({"ncells": ncells, "ndocs": ndocs, "nexact": nexact, "ms_per_query": round(float(np.mean(ms)), 1),
-                     "recall@100": round(float(np.mean(recalls)), 4) if recalls else None,
-                     "recall@100_min": round(float(np.min(recalls)), 4) if recalls else None,
+                     "recall@100": mean(recalls), "recall@100_min": round(float(np.min(recalls)), 4) if recalls else None,
+                     # where the exact top 100 is lost: share still among the ndocs after the pruned interaction,
+                     # and among the nexact scored exactly after the full one (recall@100 can only be lower)
+                     "exact_top100_in_ndocs": mean(kept_share), "exact_top100_in_nexact": mean(pool_share),
+                     # sum of the approximate top 100's exact scores over the exact top 100's (1: as good a top 100)
+                     "score_ratio@100": round(float(np.mean(score_ratio)), 5) if score_ratio else None,
                      "planted_first": f"{planted}/{len(queries)}"})
-    return exact_ms, planted_exact, rows
+    return exact_ms, planted_exact, rows, ties
+
+
+def reuse(index_dir: Path, args):
+    """The kept index of an earlier run, and that run's build seconds (index, centres)."""
+    from pyserini_ckd.teacher.centroid_index import CentroidIndex
+    from pyserini_ckd.teacher.token_index import TokenIndex
+
+    earlier = args.workdir / "label_scale.json"
+    if not CentroidIndex.exists(index_dir) or not earlier.exists():
+        raise SystemExit(f"{index_dir}: no kept index with its centres and {earlier.name} (run once with --keep)")
+    built = json.loads(earlier.read_text())
+    if built["passages"] != args.passages or built["noise"] != args.noise:
+        raise SystemExit(f"{earlier}: built for {built['passages']} passages at noise {built['noise']}")
+    return TokenIndex.load(index_dir), built["index_seconds"], built["ivf_seconds"]
 
 
 def main(argv=None) -> dict:
@@ -182,9 +237,13 @@ def main(argv=None) -> dict:
     p.add_argument("--ndocs", type=int, nargs="+", default=[Approximate.ndocs])
     p.add_argument("--nexact", type=int, nargs="+", default=[Approximate.nexact])
     p.add_argument("--noise", type=float, default=0.08)
+    p.add_argument("--centroids", type=int, help="k-means centres (default: default_centroids of the token count)")
     p.add_argument("--query-seed", type=int, default=1)
     p.add_argument("--dev-seed", type=int, help="also sweep the settings on queries of this seed (choose on these, report --query-seed)")
     p.add_argument("--keep", action="store_true", help="keep the index folder (default: removed after measuring)")
+    p.add_argument("--output", type=Path, help="where the results go (default: W/label_scale.json)")
+    p.add_argument("--reuse", action="store_true",
+                   help="search the index a --keep run left in --workdir (its build figures are copied from its label_scale.json)")
     args = p.parse_args(argv)
     if args.calibrate:
         result = calibrate(args.calibrate)
@@ -193,36 +252,44 @@ def main(argv=None) -> dict:
     if not args.passages or not args.workdir:
         p.error("--passages and --workdir are required")
     index_dir = args.workdir / f"tokens-{args.passages}"
-    if index_dir.exists():
-        shutil.rmtree(index_dir)
     anon = AnonPeak()
-    started = time.perf_counter()
-    index = synthetic_index(index_dir, args.passages, args.noise)
-    build = time.perf_counter() - started
-    started = time.perf_counter()
-    ivf = build_centroid_index(index)
-    ivf_build = time.perf_counter() - started
-    exact_ms, planted_exact, rows = sweep(index, args, args.query_seed)
+    if args.reuse:  # a kept index and its centres, as a run with --keep left them: search only
+        index, build, ivf_build = reuse(index_dir, args)
+        ivf = index.centroid_index(build=False)
+    else:
+        if index_dir.exists():
+            shutil.rmtree(index_dir)
+        started = time.perf_counter()
+        index = synthetic_index(index_dir, args.passages, args.noise)
+        build = time.perf_counter() - started
+        anon.phase("vectors")
+        started = time.perf_counter()
+        ivf = build_centroid_index(index, centroids=args.centroids)
+        ivf_build = time.perf_counter() - started
+        anon.phase("centres")
+    exact_ms, planted_exact, rows, ties = sweep(index, args, args.query_seed)
     dev = sweep(index, args, args.dev_seed)[2] if args.dev_seed is not None else None
+    anon.phase("search")
     result = {
         "passages": args.passages, "token_vectors": int(index.tokens.shape[0]), "dim": DIM, "noise": args.noise,
         "build_seconds": round(build + ivf_build, 1), "index_seconds": round(build, 1), "ivf_seconds": round(ivf_build, 1),
+        "reused": bool(args.reuse),
         "centroids": ivf.meta["centroids"], "streamed_exact": index.streamed,
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
-        "peak_anon_gb": anon.gb(),
+        "peak_anon_gb": anon.gb(), "peak_anon_gb_by_phase": anon.phases,
         "disk_gb": round(folder_gb(index_dir), 3), "ivf_disk_gb": round(folder_gb(index_dir / "ivf"), 3),
         "ms_per_query_exact": round(float(np.mean(exact_ms)), 1) if exact_ms else None,
         "ms_per_query_approx": rows[0]["ms_per_query"],
         "recall@100_approx_vs_exact": rows[0]["recall@100"],
         "planted_first": {"exact": f"{planted_exact}/{len(exact_ms)}", "approx": rows[0]["planted_first"]},
         "queries": {"exact": len(exact_ms), "approx": args.queries, "seed": args.query_seed},
-        "approx": rows,
+        "approx": rows, "exact_margins": ties,
     }
     if dev is not None:
         result["dev"] = {"seed": args.dev_seed, "approx": dev}
     args.workdir.mkdir(parents=True, exist_ok=True)
-    (args.workdir / "label_scale.json").write_text(json.dumps(result, indent=1))
-    if not args.keep:
+    (args.output or args.workdir / "label_scale.json").write_text(json.dumps(result, indent=1))
+    if not args.keep and not args.reuse:
         shutil.rmtree(index_dir)
     print(json.dumps(result, indent=1))
     return result

@@ -30,6 +30,28 @@ def test_label_scale_writes_the_measurements(tmp_path):
     assert not (tmp_path / "tokens-300").exists()  # removed after measuring
 
 
+def test_a_kept_index_is_searched_again_with_other_settings(tmp_path):
+    """--keep then --reuse: the same index and build figures, new settings; the stage shares bound the recall."""
+    import label_scale
+
+    common = ["--passages", "300", "--workdir", str(tmp_path), "--queries", "3", "--exact-queries", "3", "--ncells", "4"]
+    first = label_scale.main(common + ["--ndocs", "100", "--nexact", "50", "--keep"])
+    assert (tmp_path / "tokens-300" / "ivf" / "ivf.json").is_file()
+    again = label_scale.main(common + ["--ndocs", "300", "--nexact", "100", "300", "--reuse", "--output", str(tmp_path / "again.json")])
+    assert json.loads((tmp_path / "again.json").read_text()) == again
+    assert json.loads((tmp_path / "label_scale.json").read_text()) == first  # not overwritten
+    assert again["reused"] and not first["reused"]
+    assert (again["index_seconds"], again["ivf_seconds"]) == (first["index_seconds"], first["ivf_seconds"])
+    assert again["token_vectors"] == first["token_vectors"] and (tmp_path / "tokens-300").exists()
+    for row in first["approx"] + again["approx"]:
+        assert row["recall@100"] <= row["exact_top100_in_nexact"] <= row["exact_top100_in_ndocs"] <= 1
+        assert 0 < row["score_ratio@100"] <= 1 + 1e-4
+    for m in again["exact_margins"]:
+        assert m["score@1"] >= m["score@100"] >= m["score@1000"] and m["within_1pct_of_100th"] >= 1
+    with pytest.raises(SystemExit, match="built for 300 passages at noise 0.08"):
+        label_scale.main(common + ["--noise", "0.1", "--reuse"])
+
+
 def test_calibration_recovers_the_noise_of_a_synthetic_index(tmp_path):
     import label_scale
 

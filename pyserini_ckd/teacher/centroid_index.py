@@ -46,7 +46,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -118,13 +118,18 @@ class CentroidIndex:
     def candidates(self, q: torch.Tensor, weights: Optional[torch.Tensor], settings: Approximate) -> np.ndarray:
         """Indices of the ``nexact`` documents of highest full centroid interaction among the ``ndocs`` of
         highest pruned one (module doc), ascending."""
+        return self.stages(q, weights, settings)[1]
+
+    def stages(self, q: torch.Tensor, weights: Optional[torch.Tensor], settings: Approximate) -> Tuple[np.ndarray, np.ndarray]:
+        """Both stages' survivors, ascending: the ``ndocs`` kept by the pruned interaction and the ``nexact`` of
+        them kept by the full one (what :meth:`candidates` returns; the benchmark asks where recall is lost)."""
         s = self.scores(q)
         kept = self._pruned(s, weights, settings)
         if len(kept) <= settings.nexact:
-            return kept
+            return kept, kept
         full = self._full(s, weights, kept)
         best = np.lexsort((kept, -full))[:settings.nexact]
-        return np.sort(kept[best])
+        return kept, np.sort(kept[best])
 
     def _full(self, s: torch.Tensor, weights: Optional[torch.Tensor], docs: np.ndarray) -> np.ndarray:
         """sum_i w_i max_{t in d} s(q_i, centre(t)) for each document (its MaxSim with every token replaced by

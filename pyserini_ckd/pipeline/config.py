@@ -101,7 +101,7 @@ JOINT_KEYS = ("from_warm_start", "li_weight")  # teacher.from_warm_start: the wa
 CE_MODEL_KEYS = ("max_length", "pooling")  # the cross-encoder's model
 MODEL_KEYS = {"teacher": LI_MODEL_KEYS + JOINT_KEYS, "cross_encoder": CE_MODEL_KEYS, "students": ("temperature_grid",),
               "warm_start": ()}
-# the labels section's keys the pipeline reads itself (not the labeler's); ranked: LabelJob.ranked ("all" unless set)
+# the labels section's keys the pipeline reads itself (not the labeler's); ranked: LabelJob.ranked (its default unless set)
 PIPELINE_LABEL_KEYS = ("labelers", "pool", "ranked")
 
 

@@ -441,12 +441,12 @@ class Experiment:
         settings = from_mapping(LabelSettings, label_values(self.s["labels"]))
         teacher_kind = LABELERS[labeler].teacher  # the labelers of one teacher kind share its token index
         name = "pool" if out == self.pool_path else labeler
-        return LabelJob(
+        ranked = self.s["labels"].get("ranked")  # unset: LabelJob's own default
+        return LabelJob(**({"ranked": ranked} if ranked else {}),
             dataset=str(self.main.path), labeler=labeler, negatives=self.negatives, output=out, device=self.config.device,
             warm_start=self.warm_dir, pool=pool, settings=settings, holdout_fraction=self.s["holdout_fraction"],
             seed=self.seed0, max_queries=self.s["train_queries_limit"] or None, teacher=teacher_dir,
             run=self.run_path(f"labeler-{name}", self.main.name, "train") if teacher_dir is not None else None,
-            ranked=self.s["labels"].get("ranked") or "all",
             index=self.w / "labels" / "late-interaction.token-index" if teacher_kind == LI_TEACHER else None,
             bm25_run=self.run_path("bm25", self.main.name, "train") if teacher_kind == CE_TEACHER else None)
 

@@ -242,14 +242,19 @@ class TokenIndex:
         highest centroid-interaction score (``INDEX/ivf/``, built on first use; see the module doc).
         """
         if approximate is not None:
-            candidates = self.centroid_index().candidates(q, weights, approximate)
-            scores = self.maxsim_docs(q, candidates, weights, dtype=torch.float32).numpy()
-            order = np.lexsort((candidates, -scores))[:k]
-            return [(int(candidates[i]), float(scores[i])) for i in order]
+            return self.rescore(q, self.centroid_index().candidates(q, weights, approximate), k, weights)
         scores = self.maxsim_all(q, weights)
         k = min(k, self.num_docs)
         order = np.lexsort((np.arange(self.num_docs), -scores.numpy()))[:k]
         return [(int(i), float(scores[i])) for i in order]
+
+    def rescore(self, q: torch.Tensor, candidates: np.ndarray, k: int,
+                weights: Optional[torch.Tensor] = None) -> List[Tuple[int, float]]:
+        """Top-k of the ``candidates`` (document indices) scored exactly from their vectors, in float32 as the
+        exact scan ranks; ties broken by document index (the approximate search's last step)."""
+        scores = self.maxsim_docs(q, candidates, weights, dtype=torch.float32).numpy()
+        order = np.lexsort((candidates, -scores))[:k]
+        return [(int(candidates[i]), float(scores[i])) for i in order]
 
     def first_stage(self, mode: str = "auto", settings: Approximate = Approximate()) -> Optional[Approximate]:
         """``settings`` when the first stage is approximate (``approximate``, or ``auto`` past

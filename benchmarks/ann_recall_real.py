@@ -36,8 +36,8 @@ def main(argv=None) -> dict:
     p.add_argument("--split", default="train")
     p.add_argument("--queries", type=int, default=100)
     p.add_argument("--ncells", type=int, nargs="+", default=[4, 8, 16])
-    p.add_argument("--ndocs", type=int, nargs="+", default=[Approximate.ndocs])
-    p.add_argument("--nexact", type=int, nargs="+", default=[Approximate.nexact])
+    p.add_argument("--ndocs", type=int, nargs="+", default=[None], help="default: sized to the collection")
+    p.add_argument("--nexact", type=int, nargs="+", default=[None], help="default: sized to ndocs")
     p.add_argument("--output", type=Path)
     args = p.parse_args(argv)
     dataset = resolve_dataset(args.dataset)
@@ -56,7 +56,8 @@ def main(argv=None) -> dict:
         exact_ms = 1000 * (time.perf_counter() - started) / len(vectors)
         rows = []
         for ncells, ndocs, nexact in itertools.product(args.ncells, args.ndocs, args.nexact):
-            settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact)
+            settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact).sized(index.num_docs)
+            ndocs, nexact = settings.ndocs, settings.nexact
             started = time.perf_counter()
             approx = [[d for d, _ in index.search(v, 100, approximate=settings)] for v in vectors]
             ms = 1000 * (time.perf_counter() - started) / len(vectors)

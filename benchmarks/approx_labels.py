@@ -1,6 +1,6 @@
 """Labels from the approximate first stage against the exact one, on a real teacher and collection.
 
-    python benchmarks/approx_labels.py --workdir W [--profile quick] [--labeler collective] [--ncells 16] [--ndocs 4096] [--nexact 1024]
+    python benchmarks/approx_labels.py --workdir W [--profile quick] [--labeler collective] [--ncells 16] [--ndocs N] [--nexact N]
 
 Uses the pipeline's workdir W (its teacher, token index and negatives; built first where missing, as the
 pipeline would) and writes the labeler's labels twice under ``W/approx-labels/``: with the teacher's exact
@@ -31,13 +31,14 @@ def main(argv=None) -> dict:
     from pyserini_ckd.pipeline.__main__ import add_experiment_arguments, config_from_args
     from pyserini_ckd.pipeline.experiment import Experiment
     from pyserini_ckd.teacher.centroid_index import Approximate
+    from pyserini_ckd.teacher.token_index import TokenIndex
     from pyserini_ckd.training.holdout import write_holdout_qrels
 
     p = add_experiment_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
     p.add_argument("--labeler", default="collective", choices=["collective", "teacher"])
     p.add_argument("--ncells", type=int, default=Approximate.ncells)
-    p.add_argument("--ndocs", type=int, default=Approximate.ndocs)
-    p.add_argument("--nexact", type=int, default=Approximate.nexact)
+    p.add_argument("--ndocs", type=int, help="default: sized to the collection")
+    p.add_argument("--nexact", type=int, help="default: sized to ndocs")
     p.set_defaults(transfer=[])
     args = p.parse_args(argv)
     config = config_from_args(args)
@@ -69,10 +70,11 @@ def main(argv=None) -> dict:
     evaluations = {mode: evaluate_run({q: h for q, h in read_run(out_dir / f"{mode}.trec").items() if q in dev}, dev, ["nDCG@10"])
                    for mode in ("exact", "approximate")}
     ivf = json.loads((base.index / "ivf" / "ivf.json").read_text())
+    sized = Approximate(ncells=args.ncells, ndocs=args.ndocs, nexact=args.nexact).sized(TokenIndex.load(base.index).num_docs)
     result = {
         "labeler": args.labeler, "queries": len(rows["exact"]), "dev_queries": len(dev),
         "token_vectors": ivf["tokens"], "centroids": ivf["centroids"], "ivf_seconds": ivf["seconds"],
-        "ncells": args.ncells, "ndocs": args.ndocs, "nexact": args.nexact,
+        **{k: getattr(sized, k) for k in ("ncells", "ndocs", "nexact")},
         "candidates_differing": round(sum(differ) / len(differ), 4), "queries_with_a_difference": changed,
         "max_shared_score_difference": max_diff,
         "dev_nDCG@10": {mode: round(e.aggregates["nDCG@10"], 4) for mode, e in evaluations.items()},

@@ -1,7 +1,7 @@
 """The teacher's token index at scale, on synthetic token vectors: build, memory, disk, exact vs approximate search.
 
     python benchmarks/label_scale.py --passages N --workdir W [--queries 20] [--exact-queries 20] \
-        [--ncells 16] [--ndocs 4096] [--nexact 1024] [--noise 0.08] [--query-seed 1] [--dev-seed 2] \
+        [--ncells 16] [--ndocs auto] [--nexact auto] [--noise 0.08] [--query-seed 1] [--dev-seed 2] \
         [--centroids K] [--keep | --reuse --output F]
     python benchmarks/label_scale.py --calibrate INDEX     # the noise that matches a real teacher index
 
@@ -23,8 +23,9 @@ peak resident memory, disk, milliseconds a query for exact search (all documents
 2 M vectors; on ``--exact-queries`` queries, null with 0) and for the approximate one (centroid interaction,
 the best ``--nexact`` of ``--ndocs`` documents re-scored exactly from disk), the recall of the approximate
 top 100 against the exact top 100, and how often each finds the planted passage first. ``--ncells``,
-``--ndocs`` and ``--nexact`` take several values: every combination is measured (the first fills the
-top-level fields). ``--dev-seed S`` sweeps the same settings on a second query set drawn with seed S as well
+``--ndocs`` and ``--nexact`` take several values: every combination is measured (the default settings, sized
+to N by :meth:`~pyserini_ckd.teacher.centroid_index.Approximate.sized`, fill the top-level fields where they
+were measured, else the first combination; ``auto`` is the sized value). ``--dev-seed S`` sweeps the same settings on a second query set drawn with seed S as well
 (``dev`` in the output: choose settings there, report ``--query-seed``'s), so one build serves both.
 Each setting also says where the exact top 100 is lost (on the exactly searched queries): the share of it
 still among the ``ndocs`` after the pruned centroid interaction (``exact_top100_in_ndocs``) and among the
@@ -170,20 +171,28 @@ def sweep(index, args, seed: int):
     queries = planted_queries(index, args.queries, args.noise, seed)
     ivf = index.centroid_index()
     exact, exact_sum, exact_ms, planted_exact, ties = {}, {}, [], 0, []
+    # the exact rankings are kept beside a kept index: a --reuse run reads them instead of scanning again
+    cache = Path(index.path) / f"exact-seed{seed}.json"
+    cached = {int(k): v for k, v in json.loads(cache.read_text()).items()} if cache.exists() else {}
     for target, q in queries[:args.exact_queries]:
-        t = time.perf_counter()
-        scores = index.maxsim_all(q).numpy()  # what index.search(q, 100) ranks, kept whole for the margins
-        order = np.lexsort((np.arange(len(scores)), -scores))
-        exact[target] = order[:100].tolist()
-        exact_ms.append(1000 * (time.perf_counter() - t))
-        exact_sum[target] = float(scores[order[:100]].sum())
-        ties.append(margins(scores[order]))
+        if target not in cached:
+            t = time.perf_counter()
+            scores = index.maxsim_all(q).numpy()  # what index.search(q, 100) ranks, kept whole for the margins
+            order = np.lexsort((np.arange(len(scores)), -scores))
+            cached[target] = {"top100": order[:100].tolist(), "ms": 1000 * (time.perf_counter() - t),
+                              "sum": float(scores[order[:100]].sum()), "margins": margins(scores[order])}
+            cache.write_text(json.dumps(cached))
+        exact[target] = cached[target]["top100"]
+        exact_ms.append(cached[target]["ms"])
+        exact_sum[target] = cached[target]["sum"]
+        ties.append(cached[target]["margins"])
         planted_exact += exact[target][0] == target
     rows = []
     for ncells, ndocs, nexact in itertools.product(args.ncells, args.ndocs, args.nexact):
-        if nexact > ndocs:
+        settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact).sized(index.num_docs)
+        ncells, ndocs, nexact = settings.ncells, settings.ndocs, settings.nexact
+        if nexact > ndocs or any((r["ncells"], r["ndocs"], r["nexact"]) == (ncells, ndocs, nexact) for r in rows):
             continue
-        settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact)
         ms, recalls, planted, kept_share, pool_share, score_ratio = [], [], 0, [], [], []
         for target, q in queries:
             t = time.perf_counter()  # index.search(q, 100, approximate=settings), its stages kept
@@ -224,6 +233,11 @@ def reuse(index_dir: Path, args):
     return TokenIndex.load(index_dir), built["index_seconds"], built["ivf_seconds"]
 
 
+def auto_or_int(text: str):
+    """None for ``auto`` (sized to the collection), else a positive int."""
+    return None if text == "auto" else int(text)
+
+
 def main(argv=None) -> dict:
     from pyserini_ckd.teacher.centroid_index import Approximate, build_centroid_index
 
@@ -234,8 +248,8 @@ def main(argv=None) -> dict:
     p.add_argument("--queries", type=int, default=20)
     p.add_argument("--exact-queries", type=int, default=20, help="queries searched exactly (0: skip exact search)")
     p.add_argument("--ncells", type=int, nargs="+", default=[Approximate.ncells])
-    p.add_argument("--ndocs", type=int, nargs="+", default=[Approximate.ndocs])
-    p.add_argument("--nexact", type=int, nargs="+", default=[Approximate.nexact])
+    p.add_argument("--ndocs", type=auto_or_int, nargs="+", default=[None], help="auto: sized to N (the default)")
+    p.add_argument("--nexact", type=auto_or_int, nargs="+", default=[None], help="auto: sized to ndocs (the default)")
     p.add_argument("--noise", type=float, default=0.08)
     p.add_argument("--centroids", type=int, help="k-means centres (default: default_centroids of the token count)")
     p.add_argument("--query-seed", type=int, default=1)
@@ -270,6 +284,9 @@ def main(argv=None) -> dict:
     exact_ms, planted_exact, rows, ties = sweep(index, args, args.query_seed)
     dev = sweep(index, args, args.dev_seed)[2] if args.dev_seed is not None else None
     anon.phase("search")
+    default = Approximate().sized(index.num_docs)
+    head = next((r for r in rows if (r["ncells"], r["ndocs"], r["nexact"]) == (default.ncells, default.ndocs, default.nexact)),
+                rows[0])
     result = {
         "passages": args.passages, "token_vectors": int(index.tokens.shape[0]), "dim": DIM, "noise": args.noise,
         "build_seconds": round(build + ivf_build, 1), "index_seconds": round(build, 1), "ivf_seconds": round(ivf_build, 1),
@@ -279,9 +296,12 @@ def main(argv=None) -> dict:
         "peak_anon_gb": anon.gb(), "peak_anon_gb_by_phase": anon.phases,
         "disk_gb": round(folder_gb(index_dir), 3), "ivf_disk_gb": round(folder_gb(index_dir / "ivf"), 3),
         "ms_per_query_exact": round(float(np.mean(exact_ms)), 1) if exact_ms else None,
-        "ms_per_query_approx": rows[0]["ms_per_query"],
-        "recall@100_approx_vs_exact": rows[0]["recall@100"],
-        "planted_first": {"exact": f"{planted_exact}/{len(exact_ms)}", "approx": rows[0]["planted_first"]},
+        "approx_settings": {"ncells": head["ncells"], "ndocs": head["ndocs"], "nexact": head["nexact"],
+                            "default": head["ndocs"] == default.ndocs and head["nexact"] == default.nexact
+                            and head["ncells"] == default.ncells},
+        "ms_per_query_approx": head["ms_per_query"],
+        "recall@100_approx_vs_exact": head["recall@100"],
+        "planted_first": {"exact": f"{planted_exact}/{len(exact_ms)}", "approx": head["planted_first"]},
         "queries": {"exact": len(exact_ms), "approx": args.queries, "seed": args.query_seed},
         "approx": rows, "exact_margins": ties,
     }

@@ -99,9 +99,10 @@ def test_colbert_prf_expansion(index):
     assert again.token_ids == exp.token_ids and torch.equal(again.vectors, exp.vectors)
 
 
-def test_approximate_first_stage_finds_the_exact_ranking(index):
+def test_approximate_first_stage_finds_the_exact_ranking(index, monkeypatch):
     """Probing every centre and scoring every document exactly is the exact search; fewer documents give
     a subset in index order; PRF's nearest tokens through the lists equal the exact ones with every list."""
+    from pyserini_ckd.teacher import centroid_index
     from pyserini_ckd.teacher.centroid_index import Approximate, build_centroid_index
 
     teacher, idx = index
@@ -118,6 +119,12 @@ def test_approximate_first_stage_finds_the_exact_ranking(index):
         np.testing.assert_allclose([s for _, s in approx], [s for _, s in exact], atol=1e-3)
         few = ivf.candidates(q, None, Approximate(ncells=1, ndocs=6, nexact=2))
         assert 0 < len(few) <= 2 and list(few) == sorted(few)
+        kept = np.arange(idx.num_docs)  # the full interaction gathered in chunks of 3 documents equals one gather
+        s = ivf.scores(q)
+        whole = ivf._full(s, None, kept)
+        with monkeypatch.context() as m:
+            m.setattr(centroid_index, "FULL_CHUNK", 3)
+            np.testing.assert_array_equal(ivf._full(s, None, kept), whole)
         assert torch.equal(ivf.nearest_tokens(q, 5, idx.tokens, cells=4), idx.nearest_tokens(q, 5))
 
 
@@ -127,11 +134,22 @@ def test_the_first_stage_is_approximate_past_a_size(index, monkeypatch):
 
     _, idx = index
     assert idx.first_stage("auto") is None and idx.first_stage("exact") is None
-    assert idx.first_stage("approximate", Approximate(ndocs=5)) == Approximate(ndocs=5)
+    assert idx.first_stage("approximate", Approximate(ndocs=5, nexact=2)) == Approximate(ndocs=5, nexact=2)
     with pytest.raises(ValueError, match="first stage must be one of"):
         idx.first_stage("fast")
     monkeypatch.setattr(token_index, "APPROX_FROM_TOKENS", idx.tokens.shape[0] - 1)
-    assert idx.first_stage("auto") == Approximate()
+    assert idx.first_stage("auto") == Approximate(ndocs=4096, nexact=1024)  # sized: the floors at this size
+
+
+def test_approximate_settings_grow_with_the_collection():
+    """ndocs = max(4096, 2^round(log2(N / 32))), nexact = max(1024, ndocs / 8); given values are kept."""
+    from pyserini_ckd.teacher.centroid_index import Approximate
+
+    sized = {n: Approximate().sized(n) for n in (10, 10_000, 100_000, 1_000_000, 8_800_000)}
+    assert [(a.ndocs, a.nexact) for a in sized.values()] == [(4096, 1024), (4096, 1024), (4096, 1024), (32768, 4096),
+                                                             (262144, 32768)]
+    assert Approximate(ndocs=100).sized(1_000_000) == Approximate(ndocs=100, nexact=1024)
+    assert Approximate(nexact=7).sized(1_000_000) == Approximate(ndocs=32768, nexact=7)
 
 
 @pytest.mark.parametrize("similarity", ["l2", "cosine"])

@@ -33,7 +33,8 @@ from ..jobs import non_negative_float, positive_int, setting
 from .formats import FORMATS, export_labels, import_labels
 from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
 from .labels import meta_path, write_labels
-from ..teacher.centroid_index import APPROX_FROM_TOKENS, FIRST_STAGES, Approximate
+from ..teacher.centroid_index import (APPROX_FROM_TOKENS, DOCS_PER_KEPT, FIRST_STAGES, KEPT_PER_EXACT, MIN_NDOCS,
+                                      MIN_NEXACT, Approximate)
 from ..training.holdout import is_held_out
 
 logger = logging.getLogger(__name__)
@@ -80,10 +81,12 @@ class LabelJob:
                                     f"--nexact); auto = approximate past {APPROX_FROM_TOKENS:,} token vectors")
     ncells: int = setting(Approximate.ncells, type=positive_int, group="candidates",
                           help="approximate first stage: centres probed per query vector")
-    ndocs: int = setting(Approximate.ndocs, type=positive_int, group="candidates",
-                         help="approximate first stage: documents kept by the pruned centroid interaction")
-    nexact: int = setting(Approximate.nexact, type=positive_int, group="candidates",
-                          help="approximate first stage: documents scored exactly after the full centroid interaction")
+    ndocs: Optional[int] = setting(None, type=positive_int, group="candidates",
+                                   help="approximate first stage: documents kept by the pruned centroid interaction "
+                                        f"(default: max({MIN_NDOCS:,}, the collection's size / {DOCS_PER_KEPT}) as a power of 2)")
+    nexact: Optional[int] = setting(None, type=positive_int, group="candidates",
+                                    help="approximate first stage: documents scored exactly after the full centroid "
+                                         f"interaction (default: max({MIN_NEXACT:,}, ndocs / {KEPT_PER_EXACT}))")
     settings: LabelSettings = setting(nested=LabelSettings)
 
     def __post_init__(self) -> None:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Tuple
 
@@ -58,6 +58,7 @@ MAX_CENTROIDS = 16384  # k-means on a CPU: more centres would train for hours at
 FLAT_ASSIGN_UP_TO = 4096  # centres beyond which tokens are assigned through an HNSW graph of the centres
 ASSIGN_EF_SEARCH = 16  # HNSW assignment: 0.98 of tokens reach their nearest centre, 3.5x faster than 64
 SAMPLE_PER_CENTROID = 32
+FULL_CHUNK = 8192  # documents a full centroid interaction gathers at once (about 140 MB at 32 query vectors)
 APPROX_FROM_TOKENS = 2_000_000  # first stage "auto": approximate beyond this many token vectors (the token
 # index's in-memory limit: below it the exact scan is held in memory and fast)
 FIRST_STAGES = ("auto", "exact", "approximate")
@@ -71,16 +72,42 @@ def default_centroids(tokens: int) -> int:
     return int(max(1, min(MAX_CENTROIDS, c, tokens // 8)))
 
 
+MIN_NDOCS = 4096  # the sized defaults below (chosen on dev queries at 100 k and 1 M synthetic passages)
+DOCS_PER_KEPT = 32
+KEPT_PER_EXACT = 8
+MIN_NEXACT = 1024
+
+
+def default_ndocs(num_docs: int) -> int:
+    """Documents kept by the pruned centroid interaction for a collection of N documents:
+    max(4096, 2^round(log2(N / 32))). With the centres capped (:data:`MAX_CENTROIDS`) each list holds more
+    documents as N grows, and a fixed ``ndocs`` keeps a shrinking share of the exact top 100 (0.84 at 1 M
+    with 8,192); a constant share of the collection keeps it (4,096 at 100 k, 32,768 at 1 M)."""
+    return max(MIN_NDOCS, 2 ** int(round(np.log2(max(num_docs, 1) / DOCS_PER_KEPT))))
+
+
+def default_nexact(ndocs: int) -> int:
+    """Documents scored exactly after the full centroid interaction: max(1024, ndocs / 8)."""
+    return max(MIN_NEXACT, ndocs // KEPT_PER_EXACT)
+
+
 @dataclass(frozen=True)
 class Approximate:
     """Settings of the approximate first stage (PLAID's names where it has them): centres probed per query
     vector, documents kept by the pruned centroid interaction, documents re-scored exactly after the full
-    one, and centres probed per PRF centroid for its nearest tokens."""
+    one, and centres probed per PRF centroid for its nearest tokens. ``ndocs`` and ``nexact`` left None
+    are sized to the collection by :meth:`sized` (:func:`default_ndocs`, :func:`default_nexact`)."""
 
     ncells: int = 16
-    ndocs: int = 4096
-    nexact: int = 1024
+    ndocs: Optional[int] = None
+    nexact: Optional[int] = None
     prf_cells: int = 2
+
+    def sized(self, num_docs: int) -> "Approximate":
+        """These settings with ``ndocs`` and ``nexact`` set for ``num_docs`` documents where they were None."""
+        ndocs = self.ndocs if self.ndocs is not None else default_ndocs(num_docs)
+        nexact = self.nexact if self.nexact is not None else default_nexact(ndocs)
+        return replace(self, ndocs=ndocs, nexact=nexact)
 
 
 class CentroidIndex:
@@ -123,6 +150,7 @@ class CentroidIndex:
     def stages(self, q: torch.Tensor, weights: Optional[torch.Tensor], settings: Approximate) -> Tuple[np.ndarray, np.ndarray]:
         """Both stages' survivors, ascending: the ``ndocs`` kept by the pruned interaction and the ``nexact`` of
         them kept by the full one (what :meth:`candidates` returns; the benchmark asks where recall is lost)."""
+        settings = settings.sized(self.num_docs)
         s = self.scores(q)
         kept = self._pruned(s, weights, settings)
         if len(kept) <= settings.nexact:
@@ -136,14 +164,15 @@ class CentroidIndex:
         its centre); 0 for a document without tokens."""
         lengths = np.diff(self.token_offsets)[docs]
         out = np.zeros(len(docs))
-        has = np.flatnonzero(lengths > 0)
-        if len(has) == 0:
-            return out
-        codes = np.concatenate([self.codes[self.token_offsets[d]:self.token_offsets[d + 1]] for d in docs[has]]).astype(np.int64)
-        per = s.double().numpy()[:, codes]
-        best = np.maximum.reduceat(per, np.concatenate([[0], np.cumsum(lengths[has])[:-1]]), axis=1)
+        s = s.double().numpy()
         w = weights.double().numpy()[:, None] if weights is not None else 1.0
-        out[has] = (best * w).sum(0)
+        has = np.flatnonzero(lengths > 0)
+        for lo in range(0, len(has), FULL_CHUNK):  # chunks of documents: the (m, tokens) gather stays bounded
+            part = has[lo:lo + FULL_CHUNK]
+            codes = np.concatenate([self.codes[self.token_offsets[d]:self.token_offsets[d + 1]] for d in docs[part]])
+            per = s[:, codes.astype(np.int64)]
+            best = np.maximum.reduceat(per, np.concatenate([[0], np.cumsum(lengths[part])[:-1]]), axis=1)
+            out[part] = (best * w).sum(0)
         return out
 
     def _pruned(self, s: torch.Tensor, weights: Optional[torch.Tensor], settings: Approximate) -> np.ndarray:

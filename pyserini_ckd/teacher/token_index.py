@@ -24,7 +24,8 @@ top-k over the same blocks.
 Past a size the first stage is approximate (:mod:`~pyserini_ckd.teacher.centroid_index`, PLAID-style):
 ``INDEX/ivf/`` holds k-means centres of the token vectors and, per centre, the rows and documents of its
 tokens; a query probes each vector's best centres, scores documents by centroid interaction, and scores
-only the best ``ndocs`` of them exactly, reading their vectors from disk. PRF's nearest tokens look in the
+only the best ``nexact`` of them exactly, reading their vectors from disk (``ndocs`` and ``nexact`` grow with
+the collection: :meth:`~pyserini_ckd.teacher.centroid_index.Approximate.sized`). PRF's nearest tokens look in the
 same lists. :func:`first_stage` picks it: ``auto`` is exact up to :data:`APPROX_FROM_TOKENS` token
 vectors (where the exact scan is in memory and fast) and approximate beyond.
 
@@ -238,7 +239,7 @@ class TokenIndex:
                approximate: Optional[Approximate] = None) -> List[Tuple[int, float]]:
         """Top-k (document index, score); ties broken by document index.
 
-        Exact over all documents, or, with ``approximate``, exact over the ``approximate.ndocs`` documents of
+        Exact over all documents, or, with ``approximate``, exact over the ``approximate.nexact`` documents of
         highest centroid-interaction score (``INDEX/ivf/``, built on first use; see the module doc).
         """
         if approximate is not None:
@@ -257,12 +258,12 @@ class TokenIndex:
         return [(int(candidates[i]), float(scores[i])) for i in order]
 
     def first_stage(self, mode: str = "auto", settings: Approximate = Approximate()) -> Optional[Approximate]:
-        """``settings`` when the first stage is approximate (``approximate``, or ``auto`` past
-        :data:`APPROX_FROM_TOKENS` token vectors), else None (exact)."""
+        """``settings``, sized to this index (:meth:`Approximate.sized`), when the first stage is approximate
+        (``approximate``, or ``auto`` past :data:`APPROX_FROM_TOKENS` token vectors), else None (exact)."""
         if mode not in FIRST_STAGES:
             raise ValueError(f"first stage must be one of {', '.join(FIRST_STAGES)}, got {mode!r}")
         if mode == "approximate" or (mode == "auto" and self.tokens.shape[0] > APPROX_FROM_TOKENS):
-            return settings
+            return settings.sized(self.num_docs)
         return None
 
     def centroid_index(self, build: bool = True) -> Optional[CentroidIndex]:

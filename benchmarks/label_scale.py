@@ -32,7 +32,7 @@ still among the ``ndocs`` after the pruned centroid interaction (``exact_top100_
 ``nexact`` after the full one (``exact_top100_in_nexact``, an upper bound of the recall). ``--centroids``
 overrides the k-means centre count. ``--keep`` leaves the index in W; ``--reuse`` then searches it again
 with other settings or queries without building it (its build figures copied, the results to ``--output``).
-``exact_margins`` says, per exactly searched query, how crowded the exact ranking is at rank 100. ``peak_rss_gb`` counts the touched pages of the memory-mapped vectors
+``exact_margins`` says, per exactly searched query, how crowded the exact ranking is at rank 100; ``storage_read_gb_per_query``, per setting, what its searches made the kernel read from disk (page-cache hits not counted). The exact rankings of a kept index are kept beside it (``exact-seedS.json``), so ``--reuse`` does not scan again. ``peak_rss_gb`` counts the touched pages of the memory-mapped vectors
 too; ``peak_anon_gb`` is the anonymous memory alone (sampled every 0.2 s), and ``peak_anon_gb_by_phase`` the
 same for writing the vectors (this benchmark's generator: 10,000 passages of float32 at a time), building the
 centres and lists, and searching. Writes ``W/label_scale.json``.
@@ -117,6 +117,15 @@ def calibrate(index_dir: Path) -> dict:
             "noise": round(float(np.sqrt((1 / cosine ** 2 - 1) / index.tokens.shape[1])), 4)}
 
 
+def storage_read_bytes():
+    """Bytes this process has made the kernel read from storage (``read_bytes`` in /proc/self/io: page-cache hits
+    and readahead already cached are not counted); None off Linux."""
+    try:
+        return next(int(l.split()[1]) for l in Path("/proc/self/io").read_text().splitlines() if l.startswith("read_bytes:"))
+    except (OSError, StopIteration):
+        return None
+
+
 class AnonPeak:
     """The peak of the process's anonymous resident memory (``RssAnon`` in /proc/self/status, sampled every
     0.2 s): what it holds, without the pages of memory-mapped files that ``ru_maxrss`` also counts. None off Linux."""
@@ -194,6 +203,7 @@ def sweep(index, args, seed: int):
         if nexact > ndocs or any((r["ncells"], r["ndocs"], r["nexact"]) == (ncells, ndocs, nexact) for r in rows):
             continue
         ms, recalls, planted, kept_share, pool_share, score_ratio = [], [], 0, [], [], []
+        read_before = storage_read_bytes()
         for target, q in queries:
             t = time.perf_counter()  # index.search(q, 100, approximate=settings), its stages kept
             kept, pool = ivf.stages(q, None, settings)
@@ -207,6 +217,7 @@ def sweep(index, args, seed: int):
                 score_ratio.append(sum(v for _, v in hits) / exact_sum[target])
                 kept_share.append(len(truth.intersection(kept.tolist())) / len(truth))
                 pool_share.append(len(truth.intersection(pool.tolist())) / len(truth))
+        read = storage_read_bytes()
         mean = lambda xs: round(float(np.mean(xs)), 4) if xs else None  # noqa: E731
         rows.append({"ncells": ncells, "ndocs": ndocs, "nexact": nexact, "ms_per_query": round(float(np.mean(ms)), 1),
                      "recall@100": mean(recalls), "recall@100_min": round(float(np.min(recalls)), 4) if recalls else None,
@@ -215,7 +226,10 @@ def sweep(index, args, seed: int):
                      "exact_top100_in_ndocs": mean(kept_share), "exact_top100_in_nexact": mean(pool_share),
                      # sum of the approximate top 100's exact scores over the exact top 100's (1: as good a top 100)
                      "score_ratio@100": round(float(np.mean(score_ratio)), 5) if score_ratio else None,
-                     "planted_first": f"{planted}/{len(queries)}"})
+                     "planted_first": f"{planted}/{len(queries)}",
+                     # read from storage a query (0 where the vectors sit in the page cache; under a memory cap the
+                     # candidates' vectors are read again each time)
+                     "storage_read_gb_per_query": round((read - read_before) / 1e9 / len(queries), 3) if read is not None else None})
     return exact_ms, planted_exact, rows, ties
 
 

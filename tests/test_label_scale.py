@@ -48,6 +48,8 @@ def test_a_kept_index_is_searched_again_with_other_settings(tmp_path):
         assert 0 < row["score_ratio@100"] <= 1 + 1e-4
     for m in again["exact_margins"]:
         assert m["score@1"] >= m["score@100"] >= m["score@1000"] and m["within_1pct_of_100th"] >= 1
+    assert again["ms_per_query_exact"] == first["ms_per_query_exact"]  # the kept exact rankings, not a second scan
+    assert all(row["storage_read_gb_per_query"] >= 0 for row in again["approx"])
     with pytest.raises(SystemExit, match="built for 300 passages at noise 0.08"):
         label_scale.main(common + ["--noise", "0.1", "--reuse"])
 

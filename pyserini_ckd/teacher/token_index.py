@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,10 +61,24 @@ PAD_PENALTY = 1e4  # subtracted from a padding slot's score (see the module doc)
 IN_MEMORY_TOKENS = 2_000_000  # up to this many token vectors the index is held in memory (see the module doc)
 
 
+def map_vectors(path: Path, rows: int, dim: int) -> np.ndarray:
+    """(rows, dim) float16 vectors memory-mapped read-only, with the kernel told the access is random
+    (``MADV_RANDOM``): what reads through the map are candidates' documents and PRF's probed tokens, scattered
+    rows of a few KB, and the default readahead (128 KB or more a fault) would read and cache many times what
+    is used, which under a memory cap evicts it again (streamed scans read through :meth:`TokenIndex.read_rows`)."""
+    if rows * dim == 0:
+        return np.zeros((rows, dim), dtype=np.float16)
+    with open(path, "rb") as f:
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):
+        mapped.madvise(mmap.MADV_RANDOM)
+    return np.frombuffer(mapped, dtype=np.float16, count=rows * dim).reshape(rows, dim)
+
+
 @dataclass
 class TokenIndex:
     path: Path
-    tokens: np.ndarray  # memmap (T, dim) float16
+    tokens: np.ndarray  # memory-mapped (T, dim) float16 (map_vectors)
     offsets: np.ndarray
     token_ids: np.ndarray
     df: np.ndarray
@@ -94,7 +109,7 @@ class TokenIndex:
         if not (path / "meta.json").is_file():
             raise InputError(path, None, "not a teacher token index (no meta.json)")
         meta = json.loads((path / "meta.json").read_text())
-        tokens = np.memmap(path / "tokens.f16", dtype=np.float16, mode="r", shape=(meta["tokens"], meta["dim"]))
+        tokens = map_vectors(path / "tokens.f16", meta["tokens"], meta["dim"])
         if (path / "token_ids.i32").is_file():  # written while building (older indexes: token_ids.npy)
             token_ids = np.memmap(path / "token_ids.i32", dtype=np.int32, mode="r", shape=(meta["tokens"],))
         else:

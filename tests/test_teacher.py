@@ -119,9 +119,13 @@ def test_approximate_first_stage_finds_the_exact_ranking(index, monkeypatch):
         np.testing.assert_allclose([s for _, s in approx], [s for _, s in exact], atol=1e-3)
         few = ivf.candidates(q, None, Approximate(ncells=1, ndocs=6, nexact=2))
         assert 0 < len(few) <= 2 and list(few) == sorted(few)
-        kept = np.arange(idx.num_docs)  # the full interaction gathered in chunks of 3 documents equals one gather
+        kept = np.arange(idx.num_docs)  # the full interaction: a loop over documents, one gather, chunks of 3
         s = ivf.scores(q)
         whole = ivf._full(s, None, kept)
+        codes = np.asarray(ivf.codes, dtype=np.int64)
+        loop = [s[:, codes[idx.offsets[d]:idx.offsets[d + 1]]].max(1).values.double().sum().item()
+                if idx.offsets[d + 1] > idx.offsets[d] else 0.0 for d in kept]
+        np.testing.assert_allclose(whole, loop, rtol=1e-12)
         with monkeypatch.context() as m:
             m.setattr(centroid_index, "FULL_CHUNK", 3)
             np.testing.assert_array_equal(ivf._full(s, None, kept), whole)

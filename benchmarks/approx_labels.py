@@ -1,6 +1,6 @@
 """Labels from the approximate first stage against the exact one, on a real teacher and collection.
 
-    python benchmarks/approx_labels.py --workdir W [--profile quick] [--labeler collective] [--ncells 16] [--ndocs N] [--nexact N]
+    python benchmarks/approx_labels.py --workdir W [--profile quick] [--labeler collective] [--ncells 32] [--ndocs N] [--nexact N]
 
 Uses the pipeline's workdir W (its teacher, token index and negatives; built first where missing, as the
 pipeline would) and writes the labeler's labels twice under ``W/approx-labels/``: with the teacher's exact

@@ -59,3 +59,29 @@ def test_calibration_recovers_the_noise_of_a_synthetic_index(tmp_path):
 
     label_scale.synthetic_index(tmp_path / "ix", 200, noise=0.08)
     assert label_scale.calibrate(tmp_path / "ix")["noise"] == pytest.approx(0.08, rel=0.1)
+
+
+def test_the_report_takes_each_size_s_headline_row_and_fits_the_growth(tmp_path, capsys):
+    """The table row and the fit use this code's sized defaults where a result measured them, else the setting its
+    top-level figures come from, not the first row of its sweep; cost = a N^b through two sizes gives b exactly."""
+    import label_scale
+    import label_scale_report
+
+    small = label_scale.main(["--passages", "300", "--workdir", str(tmp_path / "s"), "--queries", "2", "--exact-queries", "2",
+                              "--ncells", "4", "--ndocs", "300", "--nexact", "50", "300"])
+    small["approx_settings"] = {k: small["approx"][1][k] for k in ("ncells", "ndocs", "nexact")}
+    small["ms_per_query_approx"] = small["approx"][1]["ms_per_query"] = 10.0
+    # a result of an older code: its approx_settings (the defaults then) name the 99 ms row; this code's defaults
+    # sized to 3,000 passages (32 / 4,096 / 1,024) were measured too, and are what the report shows
+    old, now = dict(small["approx"][1], ms_per_query=99.0), dict(small["approx"][1], ncells=32, ndocs=4096, nexact=1024, ms_per_query=20.0)
+    large = dict(small, passages=3000, approx=[old, now], ms_per_query_approx=99.0,
+                 approx_settings={"ncells": 4, "ndocs": 300, "nexact": 300})
+    files = []
+    for name, r in (("small", small), ("large", large)):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(r))
+    out = label_scale_report.main([str(f) for f in files])
+    table = capsys.readouterr().out
+    assert "| 300 |" in table and "| 4 / 300 / 300 | 10.0 |" in table and "| 32 / 4,096 / 1,024 | 20.0 |" in table
+    assert out["fits"]["ms_per_query_approx"]["exponent"] == pytest.approx(0.301, abs=1e-3)  # log 2 / log 10
+    assert out["projection"]["ms_per_query_approx"] == pytest.approx(10.0 * (8_800_000 / 300) ** 0.30103, rel=1e-3)

@@ -146,14 +146,16 @@ def test_the_first_stage_is_approximate_past_a_size(index, monkeypatch):
 
 
 def test_approximate_settings_grow_with_the_collection():
-    """ndocs = max(4096, 2^round(log2(N / 32))), nexact = max(1024, ndocs / 8); given values are kept."""
+    """ndocs = max(4096, 2^round(log2(N / 64))), nexact = max(1024, ndocs / 4), 32 centres probed; given values
+    are kept."""
     from pyserini_ckd.teacher.centroid_index import Approximate
 
     sized = {n: Approximate().sized(n) for n in (10, 10_000, 100_000, 1_000_000, 8_800_000)}
-    assert [(a.ndocs, a.nexact) for a in sized.values()] == [(4096, 1024), (4096, 1024), (4096, 1024), (32768, 4096),
-                                                             (262144, 32768)]
+    assert [(a.ndocs, a.nexact) for a in sized.values()] == [(4096, 1024), (4096, 1024), (4096, 1024), (16384, 4096),
+                                                             (131072, 32768)]
+    assert {a.ncells for a in sized.values()} == {32}
     assert Approximate(ndocs=100).sized(1_000_000) == Approximate(ndocs=100, nexact=1024)
-    assert Approximate(nexact=7).sized(1_000_000) == Approximate(ndocs=32768, nexact=7)
+    assert Approximate(nexact=7).sized(1_000_000) == Approximate(ndocs=16384, nexact=7)
 
 
 @pytest.mark.parametrize("similarity", ["l2", "cosine"])

@@ -73,21 +73,22 @@ def default_centroids(tokens: int) -> int:
 
 
 MIN_NDOCS = 4096  # the sized defaults below (chosen on dev queries at 100 k and 1 M synthetic passages)
-DOCS_PER_KEPT = 32
-KEPT_PER_EXACT = 8
+DOCS_PER_KEPT = 64
+KEPT_PER_EXACT = 4
 MIN_NEXACT = 1024
 
 
 def default_ndocs(num_docs: int) -> int:
     """Documents kept by the pruned centroid interaction for a collection of N documents:
-    max(4096, 2^round(log2(N / 32))). With the centres capped (:data:`MAX_CENTROIDS`) each list holds more
+    max(4096, 2^round(log2(N / 64))). With the centres capped (:data:`MAX_CENTROIDS`) each list holds more
     documents as N grows, and a fixed ``ndocs`` keeps a shrinking share of the exact top 100 (0.84 at 1 M
-    with 8,192); a constant share of the collection keeps it (4,096 at 100 k, 32,768 at 1 M)."""
+    with 8,192 and 16 probed centres); a constant share of the collection keeps it (4,096 at 100 k, 16,384
+    at 1 M, with 32 probed centres)."""
     return max(MIN_NDOCS, 2 ** int(round(np.log2(max(num_docs, 1) / DOCS_PER_KEPT))))
 
 
 def default_nexact(ndocs: int) -> int:
-    """Documents scored exactly after the full centroid interaction: max(1024, ndocs / 8)."""
+    """Documents scored exactly after the full centroid interaction: max(1024, ndocs / 4)."""
     return max(MIN_NEXACT, ndocs // KEPT_PER_EXACT)
 
 
@@ -106,7 +107,7 @@ class Approximate:
     one, and centres probed per PRF centroid for its nearest tokens. ``ndocs`` and ``nexact`` left None
     are sized to the collection by :meth:`sized` (:func:`default_ndocs`, :func:`default_nexact`)."""
 
-    ncells: int = 16
+    ncells: int = 32
     ndocs: Optional[int] = None
     nexact: Optional[int] = None
     prf_cells: int = 2

@@ -265,3 +265,24 @@ def test_centroid_interaction_is_the_maxsim_of_the_centre_replaced_tokens(tmp_pa
         own = codes[idx.offsets[d]:idx.offsets[d + 1]]
         want = (s[:, own].max(1) * weights.numpy()).sum() if len(own) else 0.0
         assert full[d] == pytest.approx(want, rel=1e-5, abs=1e-5)
+
+
+def test_candidates_vectors_are_advised_in_merged_page_ranges(tmp_path):
+    """will_need asks the kernel for each candidate's pages, touching ranges merged into one; the scores read
+    through the map after it are those of the exact scan."""
+    from pyserini_ckd.teacher.token_index import TokenIndex, TokenIndexWriter, will_need
+
+    rng = np.random.default_rng(0)
+    writer = TokenIndexWriter(tmp_path / "ix", 128, 100)
+    lengths = [40] * 200 + [0, 3]  # 256 bytes a row: a document spans 2-3 pages, the two last share one
+    for i, n in enumerate(lengths):
+        writer.add(f"d{i}", rng.standard_normal((n, 128)).astype(np.float32), rng.integers(0, 100, n))
+    idx = writer.close({"teacher": "t", "similarity": "cosine", "corpus_fingerprint": "", "teacher_fingerprint": ""})
+    idx = TokenIndex.load(tmp_path / "ix")
+    assert will_need(idx.tokens, idx.offsets, np.arange(len(lengths))) == 1  # the whole file, one range
+    assert will_need(idx.tokens, idx.offsets, np.array([150, 3, 4, 150])) == 2  # 3 and 4 touch; 150 apart
+    assert will_need(idx.tokens, idx.offsets, np.array([200])) == 0  # no tokens, nothing to read
+    assert will_need(np.asarray(idx.tokens).copy(), idx.offsets, np.arange(5)) == 0  # not a map
+    q = torch.randn(4, 128)
+    docs = rng.permutation(len(lengths))[:60]
+    torch.testing.assert_close(idx.maxsim_docs(q, docs, dtype=torch.float32, chunk=7), idx.maxsim_all(q)[docs], atol=1e-4, rtol=1e-5)

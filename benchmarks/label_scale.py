@@ -172,6 +172,11 @@ def margins(ranked: np.ndarray) -> dict:
             "within_1pct_of_100th": int(np.sum(np.abs(ranked - s100) <= 0.01 * abs(s100)))}
 
 
+def setting_row(rows, ncells: int, ndocs: int, nexact: int):
+    """The row of ``rows`` measured with these settings, None where none was."""
+    return next((r for r in rows if (r["ncells"], r["ndocs"], r["nexact"]) == (ncells, ndocs, nexact)), None)
+
+
 def sweep(index, args, seed: int):
     """Exact search for the first --exact-queries planted queries of ``seed``, then every approximate setting on all
     of them; recall@100 of a setting is |approx top 100 ∩ exact top 100| / 100 averaged over the exactly searched."""
@@ -200,7 +205,7 @@ def sweep(index, args, seed: int):
     for ncells, ndocs, nexact in itertools.product(args.ncells, args.ndocs, args.nexact):
         settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact).sized(index.num_docs)
         ncells, ndocs, nexact = settings.ncells, settings.ndocs, settings.nexact
-        if nexact > ndocs or any((r["ncells"], r["ndocs"], r["nexact"]) == (ncells, ndocs, nexact) for r in rows):
+        if nexact > ndocs or setting_row(rows, ncells, ndocs, nexact) is not None:
             continue
         ms, recalls, planted, kept_share, pool_share, score_ratio = [], [], 0, [], [], []
         read_before = storage_read_bytes()
@@ -299,8 +304,7 @@ def main(argv=None) -> dict:
     dev = sweep(index, args, args.dev_seed)[2] if args.dev_seed is not None else None
     anon.phase("search")
     default = Approximate().sized(index.num_docs)
-    head = next((r for r in rows if (r["ncells"], r["ndocs"], r["nexact"]) == (default.ncells, default.ndocs, default.nexact)),
-                rows[0])
+    head = setting_row(rows, default.ncells, default.ndocs, default.nexact) or rows[0]
     result = {
         "passages": args.passages, "token_vectors": int(index.tokens.shape[0]), "dim": DIM, "noise": args.noise,
         "build_seconds": round(build + ivf_build, 1), "index_seconds": round(build, 1), "ivf_seconds": round(ivf_build, 1),

@@ -33,15 +33,13 @@ def headline(result: dict) -> dict:
     """The approximate row a size is shown and fitted with: the row of this code's defaults sized to the
     collection (:meth:`Approximate.sized`) where the result measured it, else the row its own top-level figures
     come from (``approx_settings``: the defaults of the code that ran it), else its first row."""
+    from label_scale import setting_row
     from pyserini_ckd.teacher.centroid_index import Approximate
 
     d = Approximate().sized(result["passages"])
     s = result.get("approx_settings") or {}
-    for wanted in ((d.ncells, d.ndocs, d.nexact), (s.get("ncells"), s.get("ndocs"), s.get("nexact"))):
-        row = next((a for a in result["approx"] if (a["ncells"], a["ndocs"], a["nexact"]) == wanted), None)
-        if row is not None:
-            return row
-    return result["approx"][0]
+    return (setting_row(result["approx"], d.ncells, d.ndocs, d.nexact)
+            or setting_row(result["approx"], s.get("ncells"), s.get("ndocs"), s.get("nexact")) or result["approx"][0])
 
 
 def main(argv=None) -> dict:
@@ -56,8 +54,8 @@ def main(argv=None) -> dict:
     print("| passages | token vectors | build s (index + centres) | peak RSS GB | peak anonymous GB | disk GB | ms/query exact "
           "| approx: ncells / ndocs / nexact | ms/query approx | approx top 100 vs exact (min) | planted first (exact / approx) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        a = headline(r)
+    heads = [headline(r) for r in rows]
+    for r, a in zip(rows, heads):
         print(f"| {r['passages']:,} | {r['token_vectors'] / 1e6:.2f} M | {r['index_seconds']:.0f} + {r['ivf_seconds']:.0f} | "
               f"{r['peak_rss_gb']} | {r.get('peak_anon_gb', 'n/a')} | {r['disk_gb']:.2f} | {r['ms_per_query_exact'] or 'n/a'} | "
               f"{a['ncells']} / {a['ndocs']:,} / {a['nexact']:,} | {a['ms_per_query']} | "
@@ -65,7 +63,7 @@ def main(argv=None) -> dict:
     n = [r["passages"] for r in rows]
     series = {"build_seconds": [r["build_seconds"] for r in rows], "disk_gb": [r["disk_gb"] for r in rows],
               "ms_per_query_exact": [r["ms_per_query_exact"] for r in rows],
-              "ms_per_query_approx": [headline(r)["ms_per_query"] for r in rows]}
+              "ms_per_query_approx": [a["ms_per_query"] for a in heads]}
     fits = {k: fit(n, v) for k, v in series.items()}
     projection = {k: (round(f[0] * args.passages ** f[1], 1) if f else None) for k, f in fits.items()}
     hours = {k: round(args.queries * args.searches * projection[k] / 3.6e6, 1) if projection[k] else None

@@ -75,6 +75,24 @@ def test_collective_and_teacher_labels(setup, tmp_path):
     assert any(a[d] != b[d] for d in a.keys() & b.keys())
 
 
+def test_prepared_queries_label_as_one_at_a_time(setup, tmp_path, monkeypatch):
+    """The job lets the teacher encode, rank and expand a chunk of queries together (one pass over the index);
+    the labels, the held-out query's expanded ranking and the stage seconds' keys are those of labelling one
+    query at a time, whatever the chunk size."""
+    from pyserini_ckd.labeling import job
+
+    root, data, neg, li = setup
+    extra = ["--teacher", str(li), "--ranked", "held-out", "--holdout-fraction", "0.3"]
+    together, meta = _label(setup, "collective", tmp_path / "together.jsonl", [*extra, "--run", str(tmp_path / "t.trec")])
+    monkeypatch.setattr(job, "PREPARED_QUERIES", 2)
+    split, _ = _label(setup, "collective", tmp_path / "split.jsonl", [*extra, "--run", str(tmp_path / "s.trec")])
+    monkeypatch.setattr(job, "prepare_queries", lambda *args: {})
+    alone, alone_meta = _label(setup, "collective", tmp_path / "alone.jsonl", [*extra, "--run", str(tmp_path / "a.trec")])
+    assert together == split == alone and any(r["expansion"] for r in alone)
+    assert read_run(tmp_path / "t.trec") == read_run(tmp_path / "s.trec") == read_run(tmp_path / "a.trec")
+    assert set(meta["seconds"]) == set(alone_meta["seconds"])
+
+
 def test_same_seed_same_labels(setup, tmp_path):
     root, data, neg, li = setup
     _label(setup, "collective", tmp_path / "a.jsonl", ["--teacher", str(li)])

@@ -218,6 +218,53 @@ def test_streamed_search_equals_the_in_memory_search(tmp_path, similarity):
     assert torch.equal(streamed.nearest_tokens(q, 7), idx.nearest_tokens(q, 7))
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32])
+@pytest.mark.parametrize("similarity", ["l2", "cosine"])
+def test_batched_scan_only_picks_what_is_scored_exactly(tmp_path, monkeypatch, dtype, similarity):
+    """search_many's one scan of every document for several queries (in bf16 where the CPU has it) bounds what
+    is scored exactly: each ranking and its scores are the exact scan's (maxsim_all), with and without
+    expansion weights, over row groups and small products; nearest_tokens_many finds each vector's exact k
+    nearest tokens; one query or set alone gets what it gets among many."""
+    import pyserini_ckd.teacher.token_index as ti
+
+    monkeypatch.setattr(ti, "scan_dtype", lambda device: dtype)
+    monkeypatch.setattr(ti, "SCAN_ROWS", 5)  # several row groups, one padded to MIN_ROWS
+    monkeypatch.setattr(ti, "SCAN_SLOTS", 24)  # several products a block
+    idx = _synthetic_index(tmp_path / "ix", [3, 0, 7, 1, 12, 5, 5, 2] * 40, similarity=similarity)
+    torch.manual_seed(0)
+    queries = [torch.nn.functional.normalize(torch.randn(m, 16), dim=-1) for m in (4, 9, 1)]
+    weights = [None, torch.rand(9) + 0.5, None]
+    found = idx.search_many(queries, 25, weights)
+    for q, w, got in zip(queries, weights, found):
+        exact = idx.maxsim_all(q, w).numpy()
+        order = np.lexsort((np.arange(idx.num_docs), -exact))[:25]
+        assert [d for d, _ in got] == order.tolist()
+        np.testing.assert_allclose([s for _, s in got], exact[order], rtol=1e-5, atol=1e-4)
+    assert idx.search(queries[1], 25, weights[1]) == found[1]
+    dense = torch.from_numpy(np.asarray(idx.tokens, dtype=np.float32))
+    sets = [torch.randn(5, 16), torch.randn(3, 16)]
+    near = idx.nearest_tokens_many(sets, 7)
+    for v, got in zip(sets, near):
+        expected = (v @ dense.T).topk(7, dim=-1).indices
+        assert [set(a) for a in got.tolist()] == [set(b) for b in expected.tolist()]
+    assert torch.equal(idx.nearest_tokens(sets[1], 7), near[1])
+    # near-ties that bf16 cannot order: 300 copies of one document and one token, moved by 10^-3
+    from pyserini_ckd.teacher.token_index import TokenIndexWriter
+
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((6, 16)).astype(np.float32)
+    writer = TokenIndexWriter(tmp_path / "ties", 16, vocab=50)
+    for i in range(300):
+        v = base + 1e-3 * rng.standard_normal(base.shape).astype(np.float32)
+        writer.add(f"d{i}", v / np.linalg.norm(v, axis=1, keepdims=True), np.zeros(6, dtype=np.int64))
+    ties = writer.close({"teacher": "synthetic", "similarity": similarity})
+    q = torch.from_numpy(base[:3] / np.linalg.norm(base[:3], axis=1, keepdims=True))
+    exact = ties.maxsim_all(q).numpy()
+    assert [d for d, _ in ties.search(q, 5)] == np.lexsort((np.arange(300), -exact))[:5].tolist()
+    dense = torch.from_numpy(np.asarray(ties.tokens, dtype=np.float32))
+    assert set(ties.nearest_tokens(q, 5)[0].tolist()) == set((q[0] @ dense.T).topk(5).indices.tolist())
+
+
 @pytest.mark.parametrize("similarity", ["l2", "cosine"])
 def test_centroid_first_stage_recalls_the_planted_documents(tmp_path, similarity):
     """Centroid interaction over 128 centres, 2 probed a query vector, 40 documents through the full interaction, 10 scored exactly: each query

@@ -31,7 +31,7 @@ from ..data.runs import read_run, write_run
 from ..errors import ConfigError, InputError
 from ..jobs import non_negative_float, positive_int, setting
 from .formats import FORMATS, export_labels, import_labels
-from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query
+from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query, prepare_queries
 from .labels import meta_path, write_labels
 from ..teacher.centroid_index import (APPROX_FROM_TOKENS, DOCS_PER_KEPT, FIRST_STAGES, KEPT_PER_EXACT, MIN_NDOCS,
                                       MIN_NEXACT, Approximate)
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 
 RANKED = ("all", "held-out")  # LabelJob.ranked
+PREPARED_QUERIES = 32  # queries a teacher encodes, ranks and expands together (labelers.prepare_queries)
 
 
 @dataclass
@@ -215,19 +216,28 @@ def run_label(job: LabelJob) -> None:
         if done:
             logger.info("continuing: %d queries labelled before, %d to go", len(done), len(todo))
         try:
-            with part.appender() as out:
-                for qid in tqdm(todo, unit="query", desc=f"label {job.labeler}", disable=group.rank != 0):
-                    positives = [d for d, r in qrels[qid].items() if r > 0]
-                    bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
-                    before = dict(timer.seconds)
-                    ranked = job.run is not None and (job.ranked == "all" or qid in held)
-                    record, ranking = label_query(job.labeler, teacher, qid, dataset.queries[qid].text, positives, bm25,
-                                                  settings, timer, pools[qid] if pools is not None else None, ranked=ranked)
-                    spent = {k: v - before.get(k, 0.0) for k, v in timer.seconds.items()}
-                    # --ranked holds for every labeler: a ranking made anyway (the plain teacher's, the cross-encoder's)
-                    # is dropped for the queries outside it
-                    out.write(Part.line(qid, record.to_json(), ranking if ranked else [], spent))
-                    out.flush()
+            with part.appender() as out, tqdm(total=len(todo), unit="query", desc=f"label {job.labeler}",
+                                              disable=group.rank != 0) as bar:
+                for lo in range(0, len(todo), PREPARED_QUERIES):
+                    chunk = todo[lo:lo + PREPARED_QUERIES]
+                    is_ranked = {qid: job.run is not None and (job.ranked == "all" or qid in held) for qid in chunk}
+                    # the chunk's searches and PRF in one pass over the index; their seconds shared by its queries
+                    shared = prepare_queries(job.labeler, teacher, [dataset.queries[q].text for q in chunk],
+                                             [is_ranked[q] for q in chunk], settings)
+                    for qid in chunk:
+                        positives = [d for d, r in qrels[qid].items() if r > 0]
+                        bm25 = [n.docid for n in negatives[qid].negatives] if qid in negatives else []
+                        before = dict(timer.seconds)
+                        ranked = is_ranked[qid]
+                        record, ranking = label_query(job.labeler, teacher, qid, dataset.queries[qid].text, positives,
+                                                      bm25, settings, timer, pools[qid] if pools is not None else None,
+                                                      ranked=ranked)
+                        spent = {k: v - before.get(k, 0.0) + shared.get(k, 0.0) / len(chunk) for k, v in timer.seconds.items()}
+                        # --ranked holds for every labeler: a ranking made anyway (the plain teacher's, the
+                        # cross-encoder's) is dropped for the queries outside it
+                        out.write(Part.line(qid, record.to_json(), ranking if ranked else [], spent))
+                        out.flush()
+                        bar.update(1)
         except BaseException:
             part.discard_if_empty()  # keep finished queries for a rerun, not an empty part (a full disk, say)
             raise

@@ -164,6 +164,7 @@ class Labeler:
     student_loss: str
     probabilities: bool
     label: Callable  # (teacher, query, qid, positives, bm25 negatives, settings, timer, pool, ranked) -> (record, ranking)
+    expands: bool = False  # its teacher expands each query from the first ranking (PRF or Rocchio)
 
 
 LI_TEACHER = "late-interaction or dense"  # the teacher kind of the ranking labelers (its folder says which)
@@ -172,7 +173,8 @@ CE_TEACHER = "cross-encoder"
 # Every labeler by name, in the order the CLI lists them. Adding a labeler is one entry here.
 LABELERS: Dict[str, Labeler] = {l.name: l for l in (
     Labeler("collective", LI_TEACHER, "kd", False,
-            lambda t, q, qid, pos, bm25, s, timer, pool, ranked: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, True, ranked)),
+            lambda t, q, qid, pos, bm25, s, timer, pool, ranked: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, True, ranked),
+            expands=True),
     Labeler("teacher", LI_TEACHER, "kd", False,
             lambda t, q, qid, pos, bm25, s, timer, pool, ranked: _teacher_labels(t, q, qid, pos, bm25, s, timer, pool, False)),
     Labeler("cross-encoder", CE_TEACHER, "kd", False,
@@ -202,6 +204,20 @@ def label_query(labeler: str, teacher, qid: str, text: str, positives: List[str]
         q = teacher.query(text)
         timer.add("scoring", start)  # the query's encoding is part of the teacher's scoring cost
     return LABELERS[labeler].label(teacher, q, qid, positives, bm25, settings, timer, pooled, ranked)
+
+
+def prepare_queries(labeler: str, teacher, texts: Sequence[str], ranked: Sequence[bool],
+                    settings: LabelSettings) -> Dict[str, float]:
+    """Let a teacher that can (``prepare``: the late-interaction one) encode, rank and expand several queries
+    together before :func:`label_query` labels them one by one with the same results; returns the seconds it
+    spent by stage ({} where nothing was prepared). ``ranked``: whether each query's labeler ranking is wanted
+    (the expanded query's full search is made only for those, or for all with expanded negatives)."""
+    prepare = getattr(teacher, "prepare", None)
+    if prepare is None or LABELERS[labeler].teacher != LI_TEACHER or not texts:
+        return {}
+    expands = LABELERS[labeler].expands
+    expanded = [expands and (r or settings.negatives_from == "expanded") for r in ranked]
+    return prepare(texts, settings.teacher_depth, _fb_docs(teacher, settings) if expands else None, expanded)
 
 
 def _fb_docs(teacher, settings: LabelSettings) -> int:

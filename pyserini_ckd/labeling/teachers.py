@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -28,6 +29,18 @@ logger = logging.getLogger(__name__)
 def _top(scores: np.ndarray, docids: Sequence[str], k: int) -> List[Tuple[str, float]]:
     order = np.lexsort((np.arange(len(scores)), -scores))[:k]
     return [(docids[i], float(scores[i])) for i in order]
+
+
+@dataclass
+class Prepared:
+    """One query's results from :meth:`LateInteractionTeacher.prepare`."""
+
+    vectors: torch.Tensor
+    depth: int
+    ranking: List[Tuple[str, float]]
+    feedback: List[str]
+    expansion: Optional[Expansion]
+    expanded_ranking: Optional[List[Tuple[str, float]]]
 
 
 class LateInteractionTeacher:
@@ -60,8 +73,46 @@ class LateInteractionTeacher:
             self.index.centroid_index()  # built once (its seconds are index seconds)
         self.index_seconds = time.perf_counter() - start
         self.position = {d: i for i, d in enumerate(self.index.docids)}
+        self._prepared: Dict[str, Prepared] = {}
+
+    def prepare(self, texts: Sequence[str], depth: int, fb_docs: Optional[int] = None,
+                expanded: Optional[Sequence[bool]] = None) -> Dict[str, float]:
+        """Encode several queries, rank them and (with ``fb_docs``) expand them together, and, where ``expanded``
+        says, rank the expanded queries: :meth:`query`, :meth:`rank` and :meth:`expand` then return these
+        results, the same as one query at a time, at the cost of one pass over the index for all of them
+        (:meth:`~pyserini_ckd.teacher.token_index.TokenIndex.search_many`,
+        :func:`~pyserini_ckd.teacher.prf.colbert_prf_many`). Returns the seconds spent, by stage
+        (``scoring``, ``prf``). What was prepared before is dropped."""
+        from ..teacher.prf import colbert_prf_many
+
+        self._prepared = {}
+        start = time.perf_counter()
+        vectors = list(self.encoder.encode_queries(list(texts)).cpu()) if texts else []
+        plain = self.index.search_many(vectors, depth, None, self.approximate)
+        seconds = {"scoring": time.perf_counter() - start, "prf": 0.0}
+        expansions: List[Optional[Expansion]] = [None] * len(vectors)
+        feedback = [[i for i, _ in r[:fb_docs]] for r in plain] if fb_docs else [[] for _ in plain]
+        if fb_docs:
+            start = time.perf_counter()
+            expansions = colbert_prf_many(self.index, self.encoder.tokenizer, feedback, self.prf, self.encoder.special_ids)
+            seconds["prf"] = time.perf_counter() - start
+        wanted = [i for i, e in enumerate(expansions) if e is not None and expanded is not None and expanded[i]]
+        start = time.perf_counter()
+        pairs = [self._vectors(vectors[i], expansions[i]) for i in wanted]
+        found = dict(zip(wanted, self.index.search_many([v for v, _ in pairs], depth, [w for _, w in pairs], self.approximate)))
+        seconds["scoring"] += time.perf_counter() - start
+        for i, text in enumerate(texts):
+            expanded_ranking = [(self.index.docids[d], s) for d, s in found[i]] if i in found else None
+            self._prepared[text] = Prepared(vectors[i], depth, [(self.index.docids[d], s) for d, s in plain[i]],
+                                            [self.index.docids[d] for d in feedback[i]], expansions[i], expanded_ranking)
+        return seconds
+
+    def _hit(self, q: torch.Tensor) -> Optional["Prepared"]:
+        return next((p for p in self._prepared.values() if p.vectors is q), None)
 
     def query(self, text: str) -> torch.Tensor:
+        if text in self._prepared:
+            return self._prepared[text].vectors
         return self.encoder.encode_queries([text])[0].cpu()
 
     def _vectors(self, q: torch.Tensor, expansion: Optional[Expansion]):
@@ -71,6 +122,12 @@ class LateInteractionTeacher:
         return torch.cat([q, expansion.vectors]), weights
 
     def rank(self, q: torch.Tensor, k: int, expansion: Optional[Expansion] = None) -> List[Tuple[str, float]]:
+        hit = self._hit(q)
+        if hit is not None and k <= hit.depth:
+            if expansion is None:
+                return hit.ranking[:k]
+            if expansion is hit.expansion and hit.expanded_ranking is not None:
+                return hit.expanded_ranking[:k]
         vectors, weights = self._vectors(q, expansion)
         return [(self.index.docids[i], s) for i, s in self.index.search(vectors, k, weights, self.approximate)]
 
@@ -79,6 +136,9 @@ class LateInteractionTeacher:
         return self.index.maxsim_docs(vectors, [self.position[d] for d in docids], weights).tolist()
 
     def expand(self, q: torch.Tensor, feedback: Sequence[str]) -> Expansion:
+        hit = self._hit(q)
+        if hit is not None and hit.expansion is not None and hit.feedback == list(feedback):
+            return hit.expansion
         return colbert_prf(self.index, self.encoder.tokenizer, [self.position[d] for d in feedback], self.prf,
                            self.encoder.special_ids)
 

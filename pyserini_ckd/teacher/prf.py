@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -104,18 +104,20 @@ def seed_positions(lengths: Sequence[int], k: int) -> List[int]:
     return seeds
 
 
-def colbert_prf(index, tokenizer, feedback: Sequence[int], config: PRFConfig, special_ids: set) -> Expansion:
-    """Expansion vectors and weights for one query from its feedback documents (indices in ``index``)."""
+def feedback_centroids(index, feedback: Sequence[int], config: PRFConfig) -> Optional[torch.Tensor]:
+    """Step 1: the k-means centroids (c, dim) of the feedback documents' token vectors (None without tokens)."""
     parts = [index.doc_tokens(i) for i in feedback]
     lengths = [p.shape[0] for p in parts]
-    dim = parts[0].shape[1] if parts else index.tokens.shape[1]
-    empty = Expansion(torch.zeros(0, dim), torch.zeros(0))
     if not parts or sum(lengths) == 0:
-        return empty
+        return None
     tokens = torch.cat(parts)
     seeds = seed_positions(lengths, min(config.fb_clusters, tokens.shape[0]))
-    centroids = kmeans(tokens, tokens[seeds], config.kmeans_iters)
-    nearest = index.nearest_tokens(centroids, config.nearest)
+    return kmeans(tokens, tokens[seeds], config.kmeans_iters)
+
+
+def choose_expansion(index, tokenizer, centroids: torch.Tensor, nearest: torch.Tensor, config: PRFConfig,
+                     special_ids: set) -> Expansion:
+    """Steps 2-4 from the centroids and their nearest stored tokens' rows (c, k; -1 where none)."""
     chosen = []
     for c in range(centroids.shape[0]):
         rows = nearest[c].numpy()
@@ -127,11 +129,27 @@ def colbert_prf(index, tokenizer, feedback: Sequence[int], config: PRFConfig, sp
     chosen.sort(key=lambda x: (-x[0], x[1]))
     chosen = chosen[:config.fb_k]
     if not chosen:
-        return empty
+        return Expansion(torch.zeros(0, centroids.shape[1]), torch.zeros(0))
     return Expansion(vectors=centroids[[c for _, c, _ in chosen]],
                      weights=torch.tensor([w for w, _, _ in chosen], dtype=torch.float32),
                      token_ids=[t for _, _, t in chosen],
                      tokens=tokenizer.convert_ids_to_tokens([t for _, _, t in chosen]))
+
+
+def colbert_prf(index, tokenizer, feedback: Sequence[int], config: PRFConfig, special_ids: set) -> Expansion:
+    """Expansion vectors and weights for one query from its feedback documents (indices in ``index``)."""
+    return colbert_prf_many(index, tokenizer, [feedback], config, special_ids)[0]
+
+
+def colbert_prf_many(index, tokenizer, feedbacks: Sequence[Sequence[int]], config: PRFConfig,
+                     special_ids: set) -> List[Expansion]:
+    """:func:`colbert_prf` of several queries, their centroids' nearest tokens looked up together
+    (:meth:`~pyserini_ckd.teacher.token_index.TokenIndex.nearest_tokens_many`: one pass over the tokens)."""
+    centroids = [feedback_centroids(index, fb, config) for fb in feedbacks]
+    found = iter(index.nearest_tokens_many([c for c in centroids if c is not None], config.nearest))
+    empty = Expansion(torch.zeros(0, index.tokens.shape[1]), torch.zeros(0))
+    return [empty if c is None else choose_expansion(index, tokenizer, c, next(found), config, special_ids)
+            for c in centroids]
 
 
 def rocchio(query: np.ndarray, feedback_vectors: np.ndarray, config: RocchioConfig) -> np.ndarray:

@@ -59,6 +59,24 @@ logger = logging.getLogger(__name__)
 
 PAD_PENALTY = 1e4  # subtracted from a padding slot's score (see the module doc)
 IN_MEMORY_TOKENS = 2_000_000  # up to this many token vectors the index is held in memory (see the module doc)
+SCAN_SLOTS = 8192  # token slots a product of the batched scan covers (its output stays in cache)
+SCAN_ROWS = 1024  # query vectors a product of the batched scan covers
+MIN_ROWS = 64  # fewer query vectors are padded with zeros: oneDNN's bf16 (AMX) kernels want at least 64 rows
+NEAR_BLOCK = 64  # nearest tokens: consecutive token rows whose best score the scan keeps
+
+
+def scan_dtype(device: Union[str, torch.device]) -> torch.dtype:
+    """What the batched scan multiplies in: bf16 on a GPU or a CPU with native bf16 (AVX512-BF16, AMX), where
+    it is 2-5x float32, else float32. The scan only chooses what is scored exactly (:meth:`TokenIndex.scan`)."""
+    from ..dense.encoder import cpu_has_native_bf16
+
+    device = torch.device(device)
+    return torch.bfloat16 if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()) else torch.float32
+
+
+def rounding_unit(dtype: torch.dtype) -> float:
+    """u = 2^-p of a p-bit significand: |fl(x) - x| <= u |x| (bf16 2^-8, float32 2^-24)."""
+    return torch.finfo(dtype).eps / 2
 
 
 def map_vectors(path: Path, rows: int, dim: int) -> np.ndarray:
@@ -124,6 +142,10 @@ class TokenIndex:
     _lengths: Optional[np.ndarray] = None
     _stream_bounds: Optional[List[Tuple[int, int]]] = None
     _centroids: Optional[CentroidIndex] = None
+    _scan_blocks: Optional[List[Tuple[torch.Tensor, torch.Tensor]]] = None
+    _scan_flat: Optional[torch.Tensor] = None
+    _token_norm: Optional[float] = None
+    _sq: Optional[torch.Tensor] = None
 
     @property
     def num_docs(self) -> int:
@@ -272,11 +294,19 @@ class TokenIndex:
             if len(kept) == 0:
                 continue
             own = lengths[part[kept]]
-            will_need(self.tokens, self.offsets, part[kept])
-            tokens = torch.from_numpy(np.asarray(self.tokens[token_rows(self.offsets, part[kept])])).to(dtype)
+            rows = token_rows(self.offsets, part[kept])
+            t_sq = None
+            if self._dense is not None:  # held in memory (float32) for the exact scan: no read, no conversion
+                picked = torch.from_numpy(rows).to(self._dense.device)
+                tokens = self._dense[picked].cpu().to(dtype)
+                if dtype == torch.float32:
+                    t_sq = self._squares()[picked].cpu()
+            else:
+                will_need(self.tokens, self.offsets, part[kept])
+                tokens = torch.from_numpy(np.asarray(self.tokens[rows])).to(dtype)
             s = q @ tokens.T
             if self.similarity == "l2":  # -||q - t||^2 = 2 q.t - ||q||^2 - ||t||^2
-                s = 2 * s - (tokens * tokens).sum(-1)[None, :] - q_sq
+                s = 2 * s - (t_sq if t_sq is not None else (tokens * tokens).sum(-1))[None, :] - q_sq
             starts = np.concatenate([[0], np.cumsum(own)[:-1]])
             best = torch.from_numpy(np.maximum.reduceat(s.numpy(), starts, axis=1))
             if w is not None:
@@ -291,12 +321,104 @@ class TokenIndex:
         Exact over all documents, or, with ``approximate``, exact over the ``approximate.nexact`` documents of
         highest centroid-interaction score (``INDEX/ivf/``, built on first use; see the module doc).
         """
+        return self.search_many([q], k, [weights], approximate)[0]
+
+    def search_many(self, queries: Sequence[torch.Tensor], k: int,
+                    weights: Optional[Sequence[Optional[torch.Tensor]]] = None,
+                    approximate: Optional[Approximate] = None) -> List[List[Tuple[int, float]]]:
+        """:meth:`search` of several queries. In memory and exact, one batched :meth:`scan` of every document
+        bounds each query's top k: a document of the exact top k scores at least s_k - 2 E in the scan (s_k
+        the scan's k-th best score, E its error bound), and only those documents are scored exactly
+        (:meth:`rescore`, float32), so the ranking is the exact one. Streamed or approximate: one query at a time."""
+        weights = list(weights) if weights is not None else [None] * len(queries)
+        if not queries:
+            return []
         if approximate is not None:
-            return self.rescore(q, self.centroid_index().candidates(q, weights, approximate), k, weights)
-        scores = self.maxsim_all(q, weights)
+            return [self.rescore(q, self.centroid_index().candidates(q, w, approximate), k, w)
+                    for q, w in zip(queries, weights)]
         k = min(k, self.num_docs)
-        order = np.lexsort((np.arange(self.num_docs), -scores.numpy()))[:k]
-        return [(int(i), float(scores[i])) for i in order]
+        if self.streamed:
+            out = []
+            for q, w in zip(queries, weights):
+                scores = self.maxsim_all(q, w)
+                order = np.lexsort((np.arange(self.num_docs), -scores.numpy()))[:k]
+                out.append([(int(i), float(scores[i])) for i in order])
+            return out
+        if k == 0:
+            return [[] for _ in queries]
+        scores, bounds = self.scan(queries, weights)
+        return [self._exact_top(q, w, s, e, k) for q, w, s, e in zip(queries, weights, scores, bounds.tolist())]
+
+    def _exact_top(self, q: torch.Tensor, w: Optional[torch.Tensor], scanned: torch.Tensor, bound: float,
+                   k: int) -> List[Tuple[int, float]]:
+        """The exact top k from scan scores within ``bound`` of the exact ones: the scan's best 2k are scored
+        exactly first; their k-th best exact score t is at most the exact top k's lowest, whose documents
+        therefore scan at t - bound or more; the rest of those are scored exactly too (:meth:`rescore`'s order)."""
+        first = scanned.topk(min(2 * k, self.num_docs)).indices.numpy()
+        exact = self.maxsim_docs(q, first, w, dtype=torch.float32).numpy()
+        floor = np.partition(exact, len(exact) - k)[len(exact) - k] - bound
+        more = np.setdiff1d(torch.nonzero(scanned >= floor).flatten().numpy(), first)
+        docs = np.concatenate([first, more])
+        exact = np.concatenate([exact, self.maxsim_docs(q, more, w, dtype=torch.float32).numpy()])
+        order = np.lexsort((docs, -exact))[:k]
+        return [(int(docs[i]), float(exact[i])) for i in order]
+
+    def _scan_state(self) -> Tuple[List[Tuple[torch.Tensor, torch.Tensor]], float, torch.dtype]:
+        """The blocks in the scan's dtype, the largest augmented token norm max ||t'||, and the dtype."""
+        if self._scan_blocks is None:
+            dtype = scan_dtype(self.device)
+            self._scan_blocks = [(docs, aug.to(dtype)) for docs, aug in self._blocks()]
+        return self._scan_blocks, self.token_norm(), self._scan_blocks[0][1].dtype
+
+    def _squares(self) -> torch.Tensor:
+        """||t||^2 of every stored token (float32, in memory; computed once)."""
+        if self._sq is None:
+            self._sq = (self._all() * self._all()).sum(-1)
+        return self._sq
+
+    def token_norm(self) -> float:
+        """max over stored tokens of ||t'||, t' = [t, ||t||^2] (L2) or [t, 0] (cosine): the scan's error bound uses it."""
+        if self._token_norm is None:
+            sq = self._squares()
+            self._token_norm = float((sq + sq * sq if self.similarity == "l2" else sq).max().sqrt()) if len(sq) else 0.0
+        return self._token_norm
+
+    def scan(self, queries: Sequence[torch.Tensor], weights: Sequence[Optional[torch.Tensor]]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Scores (B, N) of every query against every document in memory, in one pass over the blocks for up to
+        :data:`SCAN_ROWS` query vectors, multiplied in :func:`scan_dtype`, and a bound (B,) on each query's error.
+
+        Each product q'.t' (module doc) of bf16-rounded factors, accumulated in float32 and rounded to bf16, is
+        off by at most |q'| |t'| (3u + u^2) (u = :func:`rounding_unit`); the maximum over a document's slots by no
+        more than the largest of these, so the score sum_i w_i max_j q'_i.t'_j by at most
+        E = sum_i |w_i| |q'_i| max|t'| (3u + 10^-5) (10^-5 covers float32 sums of 129 terms and the exact scoring's
+        own rounding)."""
+        blocks, t_norm, dtype = self._scan_state()
+        device = blocks[0][1].device
+        scale = 2.0 if self.similarity == "l2" else 1.0
+        rows = torch.cat([torch.cat([scale * q.float(), -torch.ones(q.shape[0], 1)], dim=1) for q in queries]).to(device)
+        shift = torch.cat([(q.float() * q.float()).sum(-1) if self.similarity == "l2" else torch.zeros(q.shape[0])
+                           for q in queries]).to(device)
+        w = torch.cat([wt.float() if wt is not None else torch.ones(q.shape[0]) for q, wt in zip(queries, weights)]).to(device)
+        owner = torch.repeat_interleave(torch.arange(len(queries)), torch.tensor([q.shape[0] for q in queries])).to(device)
+        u = rounding_unit(dtype)
+        bounds = torch.zeros(len(queries), device=device).index_add_(0, owner, w.abs() * rows.norm(dim=1) * t_norm * (3 * u + u * u + 1e-5))
+        scores = torch.zeros(len(queries), self.num_docs, device=device)
+        for r0 in range(0, rows.shape[0], SCAN_ROWS):
+            part_rows = rows[r0:r0 + SCAN_ROWS]
+            n_rows = part_rows.shape[0]
+            q = torch.nn.functional.pad(part_rows, (0, 0, 0, max(0, MIN_ROWS - n_rows))).to(dtype)
+            best = torch.empty(n_rows, self.num_docs, device=device)
+            for docs, aug in blocks:
+                n, width = aug.shape[:2]
+                step = max(1, SCAN_SLOTS // width)
+                for lo in range(0, n, step):
+                    sub = aug[lo:lo + step]
+                    m = (sub.reshape(-1, sub.shape[-1]) @ q.T).view(sub.shape[0], width, -1).amax(1)
+                    best[:, docs[lo:lo + step]] = m[:, :n_rows].T.float()
+            best -= shift[r0:r0 + n_rows, None]
+            scores.index_add_(0, owner[r0:r0 + n_rows], best * w[r0:r0 + n_rows, None])
+        scores[:, torch.from_numpy(self.lengths == 0).to(device)] = 0.0
+        return scores.cpu(), bounds.cpu()
 
     def rescore(self, q: torch.Tensor, candidates: np.ndarray, k: int,
                 weights: Optional[torch.Tensor] = None) -> List[Tuple[int, float]]:
@@ -330,8 +452,7 @@ class TokenIndex:
         fewer were probed), else a running top-k over blocks."""
         k = min(k, self.tokens.shape[0])
         if not self.streamed:
-            tokens = self._all()
-            return (vectors.to(tokens.device) @ tokens.T).topk(k, dim=-1).indices.cpu()
+            return self.nearest_tokens_many([vectors], k)[0]
         ivf = self.centroid_index(build=False)
         if ivf is not None:
             return ivf.nearest_tokens(vectors, k, self.tokens, Approximate().prf_cells)
@@ -345,6 +466,53 @@ class TokenIndex:
             best_i = torch.cat([best_i, i + lo], dim=1).gather(1, pick)
             best_s = merged_s
         return best_i
+
+
+    def nearest_tokens_many(self, vectors: Sequence[torch.Tensor], k: int = 10) -> List[torch.Tensor]:
+        """:meth:`nearest_tokens` of several sets of vectors (PRF's centroids of several queries). In memory, one
+        pass multiplies every vector with all tokens in :func:`scan_dtype` and keeps each run of
+        :data:`NEAR_BLOCK` rows' best score; a token of a vector's exact top k lies in a run whose best is at
+        least b_k - 2 E (b_k the k-th best run, E = |c| max|t| (3u + 10^-5) the error bound, as in :meth:`scan`),
+        and only those runs' tokens are scored exactly (float32). Streamed: one set at a time."""
+        if self.streamed:
+            return [self.nearest_tokens(v, k) for v in vectors]
+        total = self.tokens.shape[0]
+        k = min(k, total)
+        if k == 0:
+            return [torch.zeros(v.shape[0], 0, dtype=torch.int64) for v in vectors]
+        dense = self._all()
+        device = dense.device
+        c = torch.cat([v.float() for v in vectors]).to(device)
+        flat, dtype = self._near_scan()
+        runs, chunk = flat.shape[0] // NEAR_BLOCK, NEAR_BLOCK * 256
+        best = torch.empty(c.shape[0], runs, device=device)
+        for r0 in range(0, c.shape[0], SCAN_ROWS):
+            part = c[r0:r0 + SCAN_ROWS]
+            q = torch.nn.functional.pad(part, (0, 0, 0, max(0, MIN_ROWS - part.shape[0]))).to(dtype)
+            for lo in range(0, flat.shape[0], chunk):
+                m = (q @ flat[lo:lo + chunk].T).view(q.shape[0], -1, NEAR_BLOCK).amax(-1)
+                best[r0:r0 + part.shape[0], lo // NEAR_BLOCK:lo // NEAR_BLOCK + m.shape[1]] = m[:part.shape[0]].float()
+        u = rounding_unit(dtype)
+        bound = c.norm(dim=1) * float(self._squares().max().sqrt()) * (3 * u + u * u + 1e-5)
+        floor = best.topk(min(k, runs), dim=1).values[:, -1] - 2 * bound
+        out, offsets = [], torch.arange(NEAR_BLOCK, device=device)
+        for row in range(c.shape[0]):
+            picked = torch.nonzero(best[row] >= floor[row]).flatten()
+            rows = (picked[:, None] * NEAR_BLOCK + offsets).flatten()
+            rows = rows[rows < total]
+            top = (dense[rows] @ c[row]).topk(k).indices
+            out.append(rows[top])
+        found = torch.stack(out).cpu() if out else torch.zeros(0, k, dtype=torch.int64)
+        return list(found.split([v.shape[0] for v in vectors]))
+
+    def _near_scan(self) -> Tuple[torch.Tensor, torch.dtype]:
+        """The token matrix in :func:`scan_dtype`, its rows padded to a multiple of :data:`NEAR_BLOCK` with copies
+        of the last token (so that each run's best is a real token's score), and the dtype."""
+        if self._scan_flat is None:
+            dense = self._all()
+            pad = -dense.shape[0] % NEAR_BLOCK
+            self._scan_flat = torch.cat([dense, dense[-1:].expand(pad, -1)]).to(scan_dtype(self.device))
+        return self._scan_flat, self._scan_flat.dtype
 
 
 def teacher_fingerprint(path: Union[str, Path]) -> str:

@@ -14,7 +14,10 @@ The extra column folds the rest of the score into one matrix product: with q' = 
 t' = [t, ||t||^2] (L2) or q' = [q, -1] and t' = [t, 0] (cosine), q' . t' = 2 q.t - ||t||^2 or q.t,
 and padding slots hold 10^4 there, so they never win the max over a document's slots; L2 then
 subtracts ||q||^2 per query vector: -||q - t||^2 = 2 q.t - ||q||^2 - ||t||^2. A document without
-kept tokens scores 0. Up to ``in_memory_tokens`` (2 M) token vectors the matrix is held in memory as
+kept tokens scores 0. In memory, the labeller's searches are batched (:meth:`TokenIndex.search_many`: one scan
+of the blocks for a chunk of queries, in bf16 where the CPU or GPU has it) and the scan only chooses: every
+document that its error bound cannot rule out of the top k is scored exactly, so the ranking is the exact one;
+PRF's nearest tokens likewise (:meth:`TokenIndex.nearest_tokens_many`). Up to ``in_memory_tokens`` (2 M) token vectors the matrix is held in memory as
 float32, flat (for PRF's nearest tokens) and blocked (about 0.6 GB together for SciFact's 0.6 M tokens at
 128 dimensions): fast repeated searches. Beyond it the index is **streamed**: each search reads the
 memory-mapped vectors block by block (documents in file order), so resident memory stays at one block
@@ -182,6 +185,8 @@ class TokenIndex:
         return float(np.log((1 + self.num_docs) / (self.df[token_id] + 1)))
 
     def doc_tokens(self, i: int) -> torch.Tensor:
+        if self._dense is not None:  # held in memory (the same float32 values)
+            return self._dense[int(self.offsets[i]):int(self.offsets[i + 1])].cpu()
         return torch.from_numpy(np.asarray(self.tokens[self.offsets[i]:self.offsets[i + 1]], dtype=np.float32))
 
     def read_rows(self, lo: int, hi: int) -> np.ndarray:
@@ -192,31 +197,39 @@ class TokenIndex:
         if hi <= lo:
             return np.zeros((0, dim), dtype=np.float32)
         raw = np.fromfile(self.path / "tokens.f16", dtype=np.float16, count=(hi - lo) * dim, offset=lo * dim * 2)
-        return raw.reshape(hi - lo, dim).astype(np.float32)
+        return torch.from_numpy(raw.reshape(hi - lo, dim)).float().numpy()  # torch converts fp16 ~5x faster than numpy
 
     def _all(self) -> torch.Tensor:
-        """The flat (T, dim) float32 token matrix on the search device."""
+        """The flat (T, dim) float32 token matrix on the search device, read from the file in one go (through
+        the ``MADV_RANDOM`` map each 4 KB page would fault on its own: seconds for SciFact's 150 MB)."""
         if self._dense is None:
-            self._dense = torch.from_numpy(np.asarray(self.tokens, dtype=np.float32)).to(self.device)
+            mapped = _mapping(self.tokens) is not None
+            flat = self.read_rows(0, self.tokens.shape[0]) if mapped else np.asarray(self.tokens, dtype=np.float32)
+            self._dense = torch.from_numpy(flat).to(self.device)
         return self._dense
 
     def _blocks(self, block_slots: int = 1 << 18) -> List[Tuple[torch.Tensor, torch.Tensor]]:
         """(document indices (n,), augmented padded tokens (n, L, dim + 1)) of each block; see the module doc."""
         if self._block_cache is None:
-            tokens = self._all()
-            lengths = self.lengths
-            order = np.argsort(lengths, kind="stable")
-            t_sq = (tokens * tokens).sum(-1) if self.similarity == "l2" else torch.zeros(tokens.shape[0], device=tokens.device)
-            blocks, start = [], 0
-            while start < self.num_docs:
-                end = start + 1
-                while end < self.num_docs and (end - start + 1) * max(1, lengths[order[end]]) <= block_slots:
-                    end += 1
-                docs = order[start:end]
-                blocks.append((torch.from_numpy(docs).to(tokens.device), self._block(docs, lengths, self.offsets[docs], tokens, t_sq)))
-                start = end
-            self._block_cache = blocks
+            self._block_cache = self._build_blocks(torch.float32, block_slots)
         return self._block_cache
+
+    def _build_blocks(self, dtype: torch.dtype, block_slots: int = 1 << 18) -> List[Tuple[torch.Tensor, torch.Tensor]]:
+        """The blocks of documents sorted by length, in ``dtype``."""
+        tokens = self._all()
+        lengths = self.lengths
+        order = np.argsort(lengths, kind="stable")
+        t_sq = self._squares() if self.similarity == "l2" else torch.zeros(tokens.shape[0], device=tokens.device)
+        blocks, start = [], 0
+        while start < self.num_docs:
+            end = start + 1
+            while end < self.num_docs and (end - start + 1) * max(1, lengths[order[end]]) <= block_slots:
+                end += 1
+            docs = order[start:end]
+            blocks.append((torch.from_numpy(docs).to(tokens.device),
+                           self._block(docs, lengths, self.offsets[docs], tokens, t_sq, dtype)))
+            start = end
+        return blocks
 
     def _streamed_bounds(self, block_slots: int = 1 << 18) -> List[Tuple[int, int]]:
         """(first, end) documents of each streamed block: consecutive documents while their count times the
@@ -243,17 +256,18 @@ class TokenIndex:
             yield torch.from_numpy(docs).to(self.device), self._block(docs, self.lengths, self.offsets[docs] - lo, tokens, t_sq)
 
     def _block(self, docs: np.ndarray, lengths: np.ndarray, starts: np.ndarray, tokens: torch.Tensor,
-               t_sq: torch.Tensor) -> torch.Tensor:
-        """The augmented padded (n, L, dim + 1) tensor of ``docs``, whose rows start at ``starts`` in ``tokens``."""
+               t_sq: torch.Tensor, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+        """The augmented padded (n, L, dim + 1) tensor of ``docs``, whose rows start at ``starts`` in ``tokens``
+        (in ``dtype``, default the tokens')."""
         width = max(1, int(lengths[docs].max()))
         rows = np.repeat(np.arange(len(docs)), lengths[docs])
         cols = np.concatenate([np.arange(n) for n in lengths[docs]]) if rows.size else np.zeros(0, dtype=np.int64)
         flat = torch.from_numpy(starts[rows] + cols).to(tokens.device)
-        aug = torch.zeros(len(docs), width, tokens.shape[1] + 1, dtype=tokens.dtype, device=tokens.device)
+        aug = torch.zeros(len(docs), width, tokens.shape[1] + 1, dtype=dtype or tokens.dtype, device=tokens.device)
         aug[..., -1] = PAD_PENALTY
         r, c = torch.from_numpy(rows).to(tokens.device), torch.from_numpy(cols).to(tokens.device)
-        aug[r, c, :-1] = tokens[flat]
-        aug[r, c, -1] = t_sq[flat]
+        aug[r, c, :-1] = tokens[flat].to(aug.dtype)
+        aug[r, c, -1] = t_sq[flat].to(aug.dtype)
         return aug
 
     def maxsim_all(self, q: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -367,13 +381,13 @@ class TokenIndex:
         """The blocks in the scan's dtype, the largest augmented token norm max ||t'||, and the dtype."""
         if self._scan_blocks is None:
             dtype = scan_dtype(self.device)
-            self._scan_blocks = [(docs, aug.to(dtype)) for docs, aug in self._blocks()]
+            self._scan_blocks = self._blocks() if dtype == torch.float32 else self._build_blocks(dtype)
         return self._scan_blocks, self.token_norm(), self._scan_blocks[0][1].dtype
 
     def _squares(self) -> torch.Tensor:
         """||t||^2 of every stored token (float32, in memory; computed once)."""
         if self._sq is None:
-            self._sq = (self._all() * self._all()).sum(-1)
+            self._sq = torch.linalg.vector_norm(self._all(), dim=-1) ** 2
         return self._sq
 
     def token_norm(self) -> float:

@@ -525,7 +525,8 @@ class TokenIndex:
         if self._scan_flat is None:
             dense = self._all()
             pad = -dense.shape[0] % NEAR_BLOCK
-            self._scan_flat = torch.cat([dense, dense[-1:].expand(pad, -1)]).to(scan_dtype(self.device))
+            dtype = scan_dtype(self.device)
+            self._scan_flat = torch.cat([dense.to(dtype), dense[-1:].to(dtype).expand(pad, -1)])
         return self._scan_flat, self._scan_flat.dtype
 
 

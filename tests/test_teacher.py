@@ -317,7 +317,7 @@ def test_centroid_interaction_is_the_maxsim_of_the_centre_replaced_tokens(tmp_pa
 def test_candidates_vectors_are_advised_in_merged_page_ranges(tmp_path):
     """will_need asks the kernel for each candidate's pages, touching ranges merged into one; the scores read
     through the map after it are those of the exact scan."""
-    from pyserini_ckd.teacher.token_index import TokenIndex, TokenIndexWriter, will_need
+    from pyserini_ckd.teacher.token_index import TokenIndex, TokenIndexWriter, will_need, will_need_rows
 
     rng = np.random.default_rng(0)
     writer = TokenIndexWriter(tmp_path / "ix", 128, 100)
@@ -330,6 +330,8 @@ def test_candidates_vectors_are_advised_in_merged_page_ranges(tmp_path):
     assert will_need(idx.tokens, idx.offsets, np.array([150, 3, 4, 150])) == 2  # 3 and 4 touch; 150 apart
     assert will_need(idx.tokens, idx.offsets, np.array([200])) == 0  # no tokens, nothing to read
     assert will_need(np.asarray(idx.tokens).copy(), idx.offsets, np.arange(5)) == 0  # not a map
+    rows = np.array([0, 1, 2, 5000, 5001])  # PRF's probed rows: 16 a page, so two ranges
+    assert will_need_rows(idx.tokens, rows, rows + 1) == 2
     q = torch.randn(4, 128)
     docs = rng.permutation(len(lengths))[:60]
     torch.testing.assert_close(idx.maxsim_docs(q, docs, dtype=torch.float32, chunk=7), idx.maxsim_all(q)[docs], atol=1e-4, rtol=1e-5)

@@ -217,11 +217,16 @@ class CentroidIndex:
     def nearest_tokens(self, vectors: torch.Tensor, k: int, token_vectors: np.ndarray, cells: int) -> torch.Tensor:
         """(c, k) rows of the token vectors of largest inner product with each vector, among the tokens of its
         ``cells`` best lists (exact scores, read from disk); -1 where fewer than k tokens were probed."""
+        from .token_index import will_need_rows
+
         s = vectors.float() @ self.centroids.T
         probe = s.topk(min(cells, s.shape[1]), dim=1).indices
         out = torch.full((vectors.shape[0], k), -1, dtype=torch.int64)
+        probed = [np.sort(np.concatenate([self._list(int(c), self.tokens) for c in probe[i]])) for i in range(vectors.shape[0])]
+        every = np.unique(np.concatenate(probed)) if probed else np.zeros(0, dtype=np.int64)
+        will_need_rows(token_vectors, every, every + 1)  # every vector's probed rows are read in parallel
         for i in range(vectors.shape[0]):
-            rows = np.sort(np.concatenate([self._list(int(c), self.tokens) for c in probe[i]]))
+            rows = probed[i]
             if len(rows) == 0:
                 continue
             scores = torch.from_numpy(np.asarray(token_vectors[rows], dtype=np.float32)) @ vectors[i].float()

@@ -110,18 +110,23 @@ def will_need(tokens: np.ndarray, offsets: np.ndarray, docs: np.ndarray) -> int:
     number of ranges advised (0 where ``tokens`` is not a map). Through the ``MADV_RANDOM`` map each page of a
     candidate is otherwise read when first touched, one synchronous read after another (a 67-token document
     spans 5 pages); advised, the reads are queued together and the disk serves them in parallel."""
+    d = np.sort(np.asarray(docs, dtype=np.int64))
+    return will_need_rows(tokens, offsets[d], offsets[d + 1])
+
+
+def will_need_rows(tokens: np.ndarray, lo_rows: np.ndarray, hi_rows: np.ndarray) -> int:
+    """:func:`will_need` of row ranges ``lo_rows[i]:hi_rows[i]`` (sorted by ``lo_rows``): PRF's probed tokens too."""
     mapped = _mapping(tokens)
-    if mapped is None or not hasattr(mmap, "MADV_WILLNEED") or len(docs) == 0:
+    if mapped is None or not hasattr(mmap, "MADV_WILLNEED") or len(lo_rows) == 0:
         return 0
     row, page = tokens.shape[1] * tokens.itemsize, mmap.PAGESIZE
-    d = np.sort(np.asarray(docs, dtype=np.int64))
-    lo = offsets[d].astype(np.int64) * row // page * page
-    hi = -(-offsets[d + 1].astype(np.int64) * row // page) * page
+    lo = np.asarray(lo_rows, dtype=np.int64) * row // page * page
+    hi = -(-np.asarray(hi_rows, dtype=np.int64) * row // page) * page
     keep = hi > lo
     lo, hi = lo[keep], hi[keep]
     if len(lo) == 0:
         return 0
-    # a new range starts where a document begins past every earlier one's end
+    # a new range starts where a row range begins past every earlier one's end
     new = np.concatenate([[True], lo[1:] > np.maximum.accumulate(hi)[:-1]])
     starts, ends = lo[new], np.maximum.reduceat(hi, np.flatnonzero(new))
     for s, e in zip(starts.tolist(), ends.tolist()):

@@ -77,9 +77,17 @@ def scan_dtype(device: Union[str, torch.device]) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16()) else torch.float32
 
 
-def rounding_unit(dtype: torch.dtype) -> float:
-    """u = 2^-p of a p-bit significand: |fl(x) - x| <= u |x| (bf16 2^-8, float32 2^-24)."""
-    return torch.finfo(dtype).eps / 2
+def product_error(dtype: torch.dtype) -> float:
+    """Relative bound on a scan's product of ``dtype``-rounded factors, accumulated in float32 and rounded to
+    ``dtype``: |fl(a).fl(b) - a.b| <= |a| |b| (3u + u^2 + 10^-5), u = 2^-p of a p-bit significand (bf16 2^-8,
+    float32 2^-24); 10^-5 covers float32 sums of 129 terms and the exact scoring's own rounding."""
+    u = torch.finfo(dtype).eps / 2
+    return 3 * u + u * u + 1e-5
+
+
+def scan_rows(rows: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Query-side rows of a scan's product in ``dtype``, padded with zeros to :data:`MIN_ROWS`."""
+    return torch.nn.functional.pad(rows, (0, 0, 0, max(0, MIN_ROWS - rows.shape[0]))).to(dtype)
 
 
 def map_vectors(path: Path, rows: int, dim: int) -> np.ndarray:
@@ -346,9 +354,8 @@ class TokenIndex:
                     weights: Optional[Sequence[Optional[torch.Tensor]]] = None,
                     approximate: Optional[Approximate] = None) -> List[List[Tuple[int, float]]]:
         """:meth:`search` of several queries. In memory and exact, one batched :meth:`scan` of every document
-        bounds each query's top k: a document of the exact top k scores at least s_k - 2 E in the scan (s_k
-        the scan's k-th best score, E its error bound), and only those documents are scored exactly
-        (:meth:`rescore`, float32), so the ranking is the exact one. Streamed or approximate: one query at a time."""
+        bounds each query's top k, and only the documents the bound cannot rule out are scored exactly
+        (:meth:`_exact_top`, float32), so the ranking is the exact one. Streamed or approximate: one query at a time."""
         weights = list(weights) if weights is not None else [None] * len(queries)
         if not queries:
             return []
@@ -406,11 +413,9 @@ class TokenIndex:
         """Scores (B, N) of every query against every document in memory, in one pass over the blocks for up to
         :data:`SCAN_ROWS` query vectors, multiplied in :func:`scan_dtype`, and a bound (B,) on each query's error.
 
-        Each product q'.t' (module doc) of bf16-rounded factors, accumulated in float32 and rounded to bf16, is
-        off by at most |q'| |t'| (3u + u^2) (u = :func:`rounding_unit`); the maximum over a document's slots by no
-        more than the largest of these, so the score sum_i w_i max_j q'_i.t'_j by at most
-        E = sum_i |w_i| |q'_i| max|t'| (3u + 10^-5) (10^-5 covers float32 sums of 129 terms and the exact scoring's
-        own rounding)."""
+        Each product q'.t' (module doc) is off by at most |q'| |t'| e (e = :func:`product_error`); the maximum over
+        a document's slots by no more than the largest of these, so the score sum_i w_i max_j q'_i.t'_j by at most
+        E = sum_i |w_i| |q'_i| max|t'| e."""
         blocks, t_norm, dtype = self._scan_state()
         device = blocks[0][1].device
         scale = 2.0 if self.similarity == "l2" else 1.0
@@ -419,13 +424,12 @@ class TokenIndex:
                            for q in queries]).to(device)
         w = torch.cat([wt.float() if wt is not None else torch.ones(q.shape[0]) for q, wt in zip(queries, weights)]).to(device)
         owner = torch.repeat_interleave(torch.arange(len(queries)), torch.tensor([q.shape[0] for q in queries])).to(device)
-        u = rounding_unit(dtype)
-        bounds = torch.zeros(len(queries), device=device).index_add_(0, owner, w.abs() * rows.norm(dim=1) * t_norm * (3 * u + u * u + 1e-5))
+        bounds = torch.zeros(len(queries), device=device).index_add_(0, owner, w.abs() * rows.norm(dim=1) * t_norm * product_error(dtype))
         scores = torch.zeros(len(queries), self.num_docs, device=device)
         for r0 in range(0, rows.shape[0], SCAN_ROWS):
             part_rows = rows[r0:r0 + SCAN_ROWS]
             n_rows = part_rows.shape[0]
-            q = torch.nn.functional.pad(part_rows, (0, 0, 0, max(0, MIN_ROWS - n_rows))).to(dtype)
+            q = scan_rows(part_rows, dtype)
             best = torch.empty(n_rows, self.num_docs, device=device)
             for docs, aug in blocks:
                 n, width = aug.shape[:2]
@@ -486,12 +490,11 @@ class TokenIndex:
             best_s = merged_s
         return best_i
 
-
     def nearest_tokens_many(self, vectors: Sequence[torch.Tensor], k: int = 10) -> List[torch.Tensor]:
         """:meth:`nearest_tokens` of several sets of vectors (PRF's centroids of several queries). In memory, one
         pass multiplies every vector with all tokens in :func:`scan_dtype` and keeps each run of
         :data:`NEAR_BLOCK` rows' best score; a token of a vector's exact top k lies in a run whose best is at
-        least b_k - 2 E (b_k the k-th best run, E = |c| max|t| (3u + 10^-5) the error bound, as in :meth:`scan`),
+        least b_k - 2 E (b_k the k-th best run, E = |c| max|t| e the error bound, e = :func:`product_error`),
         and only those runs' tokens are scored exactly (float32). Streamed: one set at a time."""
         if self.streamed:
             return [self.nearest_tokens(v, k) for v in vectors]
@@ -507,12 +510,11 @@ class TokenIndex:
         best = torch.empty(c.shape[0], runs, device=device)
         for r0 in range(0, c.shape[0], SCAN_ROWS):
             part = c[r0:r0 + SCAN_ROWS]
-            q = torch.nn.functional.pad(part, (0, 0, 0, max(0, MIN_ROWS - part.shape[0]))).to(dtype)
+            q = scan_rows(part, dtype)
             for lo in range(0, flat.shape[0], chunk):
                 m = (q @ flat[lo:lo + chunk].T).view(q.shape[0], -1, NEAR_BLOCK).amax(-1)
                 best[r0:r0 + part.shape[0], lo // NEAR_BLOCK:lo // NEAR_BLOCK + m.shape[1]] = m[:part.shape[0]].float()
-        u = rounding_unit(dtype)
-        bound = c.norm(dim=1) * float(self._squares().max().sqrt()) * (3 * u + u * u + 1e-5)
+        bound = c.norm(dim=1) * float(self._squares().max().sqrt()) * product_error(dtype)
         floor = best.topk(min(k, runs), dim=1).values[:, -1] - 2 * bound
         out, offsets = [], torch.arange(NEAR_BLOCK, device=device)
         for row in range(c.shape[0]):

@@ -427,21 +427,28 @@ class TokenIndex:
         w = torch.cat([wt.float() if wt is not None else torch.ones(q.shape[0]) for q, wt in zip(queries, weights)]).to(device)
         owner = torch.repeat_interleave(torch.arange(len(queries)), torch.tensor([q.shape[0] for q in queries])).to(device)
         bounds = torch.zeros(len(queries), device=device).index_add_(0, owner, w.abs() * rows.norm(dim=1) * t_norm * product_error(dtype))
-        scores = torch.zeros(len(queries), self.num_docs, device=device)
+        # per query sum_i w_i max_j q'_i.t'_j - sum_i w_i ||q_i||^2, the first sum as a product of the (N, rows)
+        # maxima, in block order, with the (rows, B) matrix of each row's weight in its query's column
+        owned = torch.zeros(rows.shape[0], len(queries), device=device)
+        owned[torch.arange(rows.shape[0], device=device), owner] = w
+        in_order = torch.zeros(self.num_docs, len(queries), device=device)
         for r0 in range(0, rows.shape[0], SCAN_ROWS):
             part_rows = rows[r0:r0 + SCAN_ROWS]
             n_rows = part_rows.shape[0]
             q = scan_rows(part_rows, dtype)
-            best = torch.empty(n_rows, self.num_docs, device=device)
-            for docs, aug in blocks:
+            best = torch.empty(self.num_docs, n_rows, device=device)
+            at = 0
+            for _, aug in blocks:
                 n, width = aug.shape[:2]
                 step = max(1, SCAN_SLOTS // width)
                 for lo in range(0, n, step):
                     sub = aug[lo:lo + step]
                     m = (sub.reshape(-1, sub.shape[-1]) @ q.T).view(sub.shape[0], width, -1).amax(1)
-                    best[:, docs[lo:lo + step]] = m[:, :n_rows].T.float()
-            best -= shift[r0:r0 + n_rows, None]
-            scores.index_add_(0, owner[r0:r0 + n_rows], best * w[r0:r0 + n_rows, None])
+                    best[at:at + m.shape[0]] = m[:, :n_rows]
+                    at += m.shape[0]
+            in_order += best @ owned[r0:r0 + n_rows]
+        scores = torch.empty(len(queries), self.num_docs, device=device)
+        scores[:, torch.cat([docs for docs, _ in blocks])] = (in_order - owned.T @ shift).T
         scores[:, torch.from_numpy(self.lengths == 0).to(device)] = 0.0
         return scores.cpu(), bounds.cpu()
 

@@ -230,6 +230,8 @@ def test_batched_scan_only_picks_what_is_scored_exactly(tmp_path, monkeypatch, d
     monkeypatch.setattr(ti, "scan_dtype", lambda device: dtype)
     monkeypatch.setattr(ti, "SCAN_ROWS", 5)  # several row groups, one padded to MIN_ROWS
     monkeypatch.setattr(ti, "SCAN_SLOTS", 24)  # several products a block
+    monkeypatch.setattr(ti, "NEAR_SLOTS", 2 * ti.NEAR_BLOCK)  # several nearest-token products
+    monkeypatch.setattr(ti, "NEAR_GROUP", 3)  # vectors scored exactly in groups, one smaller
     idx = _synthetic_index(tmp_path / "ix", [3, 0, 7, 1, 12, 5, 5, 2] * 40, similarity=similarity)
     torch.manual_seed(0)
     queries = [torch.nn.functional.normalize(torch.randn(m, 16), dim=-1) for m in (4, 9, 1)]

@@ -515,15 +515,18 @@ class TokenIndex:
         device = dense.device
         c = torch.cat([v.float() for v in vectors]).to(device)
         flat, dtype = self._near_scan()
-        runs, chunk = flat.shape[0] // NEAR_BLOCK, NEAR_SLOTS
+        runs, chunk = -(-total // NEAR_BLOCK), NEAR_SLOTS
         best = torch.empty(runs, c.shape[0], device=device)  # run-major: each product's rows are runs
         for r0 in range(0, c.shape[0], SCAN_ROWS):
             part = c[r0:r0 + SCAN_ROWS]
             q = scan_rows(part, dtype)
-            for lo in range(0, flat.shape[0], chunk):
+            for lo in range(0, total, chunk):
+                rows = flat[lo:lo + chunk]
+                if rows.shape[0] % NEAR_BLOCK:  # the last run: padded with copies of the last token
+                    rows = torch.cat([rows, rows[-1:].expand(-rows.shape[0] % NEAR_BLOCK, -1)])
                 # tokens x vectors, so that the max over a run's 64 rows runs along memory (vectorised across
                 # vectors), not across each row's 64 neighbours: about twice as fast on x86
-                m = (flat[lo:lo + chunk] @ q.T).view(-1, NEAR_BLOCK, q.shape[0]).amax(1)
+                m = (rows @ q.T).view(-1, NEAR_BLOCK, q.shape[0]).amax(1)
                 best[lo // NEAR_BLOCK:lo // NEAR_BLOCK + m.shape[0], r0:r0 + part.shape[0]] = m[:, :part.shape[0]].float()
         best = best.T
         bound = c.norm(dim=1) * float(self._squares().max().sqrt()) * product_error(dtype)
@@ -549,13 +552,9 @@ class TokenIndex:
         return tokens[scores.topk(k, dim=1).indices]
 
     def _near_scan(self) -> Tuple[torch.Tensor, torch.dtype]:
-        """The token matrix in :func:`scan_dtype`, its rows padded to a multiple of :data:`NEAR_BLOCK` with copies
-        of the last token (so that each run's best is a real token's score), and the dtype."""
+        """The token matrix in :func:`scan_dtype` (the float32 matrix itself where that is float32), and the dtype."""
         if self._scan_flat is None:
-            dense = self._all()
-            pad = -dense.shape[0] % NEAR_BLOCK
-            dtype = scan_dtype(self.device)
-            self._scan_flat = torch.cat([dense.to(dtype), dense[-1:].to(dtype).expand(pad, -1)])
+            self._scan_flat = self._all().to(scan_dtype(self.device))
         return self._scan_flat, self._scan_flat.dtype
 
 

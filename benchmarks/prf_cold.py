@@ -1,12 +1,16 @@
 """PRF's nearest-token look-up on a streamed index with centres (``INDEX/ivf/``), cold and warm.
 
     python benchmarks/prf_cold.py --index W/scale/1m/tokens-1000000 [--queries 5] [--seed 1] [--no-advice]
+        [--cells 1 2 4] [--recall]
 
 For each query, k-means centroids of 3 random documents' tokens (ColBERT-PRF's settings) look up their 10
-nearest tokens in their 2 best lists (:meth:`TokenIndex.nearest_tokens`), first after dropping the page cache
-(needs root; otherwise the "cold" figures are as warm as the cache is), then again warm. ``--no-advice``
-reads the probed rows without ``MADV_WILLNEED`` (each page faults on its own through the ``MADV_RANDOM`` map).
-Prints one JSON line.
+nearest tokens in their ``--cells`` best lists (default 2; :meth:`TokenIndex.nearest_tokens`), first after
+dropping the page cache (needs root; otherwise the "cold" figures are as warm as the cache is), then again
+warm; each ``--cells`` value from a dropped cache. ``--no-advice`` reads the probed rows without
+``MADV_WILLNEED`` (each page faults on its own through the ``MADV_RANDOM`` map). ``--recall`` also finds the
+exact 10 nearest tokens of every centroid (a scan of the whole file, :meth:`TokenIndex.nearest_tokens_exact`)
+and reports the share each ``--cells`` found. Prints one JSON line: per ``--cells`` value the cold and warm
+seconds a query (and the recall).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ def main(argv=None) -> dict:
     p.add_argument("--queries", type=int, default=5)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-advice", action="store_true")
+    p.add_argument("--cells", type=int, nargs="+", default=[2], help="lists each centroid probes")
+    p.add_argument("--recall", action="store_true", help="also the share of the exact nearest tokens found")
     args = p.parse_args(argv)
     if args.no_advice:
         token_index.will_need_rows = lambda *a, **k: 0
@@ -38,22 +44,40 @@ def main(argv=None) -> dict:
     rng = np.random.default_rng(args.seed)
     sets = [feedback_centroids(idx, rng.choice(idx.num_docs, 3, replace=False).tolist(), PRFConfig())
             for _ in range(args.queries)]
-    try:
-        Path("/proc/sys/vm/drop_caches").write_text("1\n")
-        dropped = True
-    except OSError:
-        dropped = False
-    result = {"index": str(args.index), "advice": not args.no_advice, "page_cache_dropped": dropped}
-    for name in ("cold", "warm"):
-        times = []
-        for c in sets:
-            start = time.perf_counter()
-            idx.nearest_tokens(c, PRFConfig().nearest)
-            times.append(time.perf_counter() - start)
-        result[f"seconds_{name}"] = [round(t, 2) for t in times]
-        result[f"mean_seconds_{name}"] = round(float(np.mean(times)), 2)
+    result = {"index": str(args.index), "advice": not args.no_advice, "queries": args.queries, "cells": {}}
+    k = PRFConfig().nearest
+    found = {}
+    for cells in args.cells:
+        dropped = drop_page_cache()
+        entry = {"page_cache_dropped": dropped}
+        for name in ("cold", "warm"):
+            times = []
+            got = []
+            for c in sets:
+                start = time.perf_counter()
+                got.append(idx.nearest_tokens(c, k, cells))
+                times.append(time.perf_counter() - start)
+            found[cells] = got
+            entry[f"seconds_{name}"] = [round(t, 2) for t in times]
+            entry[f"mean_seconds_{name}"] = round(float(np.mean(times)), 2)
+        result["cells"][str(cells)] = entry
+    if args.recall:
+        exact = [idx.nearest_tokens_exact(c, k) for c in sets]
+        for cells in args.cells:
+            hits = sum(len(set(f.tolist()) & set(e.tolist())) for got, ex in zip(found[cells], exact)
+                       for f, e in zip(got, ex))
+            result["cells"][str(cells)][f"recall@{k}"] = round(hits / sum(e.numel() for e in exact), 4)
     print(json.dumps(result))
     return result
+
+
+def drop_page_cache() -> bool:
+    """Drop the page cache (root only); False where it could not."""
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+        return True
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

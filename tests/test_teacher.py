@@ -130,6 +130,13 @@ def test_approximate_first_stage_finds_the_exact_ranking(index, monkeypatch):
             m.setattr(centroid_index, "FULL_CHUNK", 3)
             np.testing.assert_array_equal(ivf._full(s, None, kept), whole)
         assert torch.equal(ivf.nearest_tokens(q, 5, idx.tokens, cells=4), idx.nearest_tokens(q, 5))
+    from pyserini_ckd.teacher.token_index import TokenIndex
+
+    streamed = TokenIndex.load(idx.path)
+    streamed.in_memory_tokens = 0  # streamed: PRF's look-up goes through the lists, with the cells asked for
+    for cells in (1, 4):
+        assert torch.equal(streamed.nearest_tokens(q, 5, cells), ivf.nearest_tokens(q, 5, idx.tokens, cells=cells))
+    assert [set(r) for r in streamed.nearest_tokens_exact(q, 5).tolist()] == [set(r) for r in idx.nearest_tokens(q, 5).tolist()]
 
 
 def test_the_first_stage_is_approximate_past_a_size(index, monkeypatch):

@@ -478,16 +478,22 @@ class TokenIndex:
                 self._centroids = build_centroid_index(self)
         return self._centroids
 
-    def nearest_tokens(self, vectors: torch.Tensor, k: int = 10) -> torch.Tensor:
+    def nearest_tokens(self, vectors: torch.Tensor, k: int = 10, cells: Optional[int] = None) -> torch.Tensor:
         """Indices (c, k) of each vector's k nearest stored token vectors (by inner product): exact in memory,
-        among the tokens of the best centres' lists where ``ivf/`` is built and the index is streamed (-1 where
-        fewer were probed), else a running top-k over blocks."""
+        among the tokens of the ``cells`` best centres' lists (default ``Approximate.prf_cells``) where ``ivf/``
+        is built and the index is streamed (-1 where fewer were probed), else :meth:`nearest_tokens_exact`."""
         k = min(k, self.tokens.shape[0])
         if not self.streamed:
             return self.nearest_tokens_many([vectors], k)[0]
         ivf = self.centroid_index(build=False)
         if ivf is not None:
-            return ivf.nearest_tokens(vectors, k, self.tokens, Approximate().prf_cells)
+            return ivf.nearest_tokens(vectors, k, self.tokens, cells or Approximate().prf_cells)
+        return self.nearest_tokens_exact(vectors, k)
+
+    def nearest_tokens_exact(self, vectors: torch.Tensor, k: int = 10) -> torch.Tensor:
+        """Indices (c, k) of each vector's exact k nearest tokens, by a running top-k over the file read in
+        chunks of 2^20 rows (float32)."""
+        k = min(k, self.tokens.shape[0])
         best_s = torch.full((vectors.shape[0], k), float("-inf"))
         best_i = torch.zeros((vectors.shape[0], k), dtype=torch.int64)
         step = 1 << 20

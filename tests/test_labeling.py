@@ -191,6 +191,32 @@ def test_approximate_teacher_search_over_every_centre_and_document_equals_exact(
     assert [[c["docid"] for c in r["candidates"]] for r in ann] == [[c["docid"] for c in r["candidates"]] for r in exact]
 
 
+def test_streamed_prf_looks_up_the_lists_asked_for(setup, tmp_path, monkeypatch):
+    """Streamed, PRF's nearest tokens come from each centroid's --prf-cells best lists; probing every list
+    gives the in-memory (exact) labels and expansions."""
+    from pyserini_ckd.teacher.centroid_index import CentroidIndex
+    from pyserini_ckd.teacher.token_index import TokenIndex
+
+    root, data, neg, li = setup
+    exact, _ = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
+    asked, real = [], CentroidIndex.nearest_tokens
+    monkeypatch.setattr(CentroidIndex, "nearest_tokens", lambda self, v, k, tokens, cells: asked.append(cells) or real(self, v, k, tokens, cells))
+    load = TokenIndex.load.__func__
+
+    def streamed_load(cls, path):
+        index = load(cls, path)
+        index.in_memory_tokens = 0  # streamed, as past 2 M token vectors
+        return index
+
+    monkeypatch.setattr(TokenIndex, "load", classmethod(streamed_load))
+    streamed, _ = _label(setup, "collective", tmp_path / "streamed.jsonl", [
+        "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate",
+        "--ncells", "100000", "--ndocs", "100000", "--nexact", "100000", "--prf-cells", "100000"])
+    assert asked and set(asked) == {100000}
+    assert [(r["qid"], [c["docid"] for c in r["candidates"]], r["expansion"]) for r in streamed] == \
+        [(r["qid"], [c["docid"] for c in r["candidates"]], r["expansion"]) for r in exact]
+
+
 def test_cross_encoder_pooling(tiny_model, tmp_path):
     """Mean pooling ignores padding (a pair scores the same alone and beside a longer one); a folder saved
     before the pooling option existed loads as [CLS] pooling; an unknown pooling is a one-line error."""

@@ -88,6 +88,9 @@ class LabelJob:
     nexact: Optional[int] = setting(None, type=positive_int, group="candidates",
                                     help="approximate first stage: documents scored exactly after the full centroid "
                                          f"interaction (default: max({MIN_NEXACT:,}, ndocs / {KEPT_PER_EXACT}))")
+    prf_cells: int = setting(Approximate.prf_cells, type=positive_int, group="candidates",
+                             help="streamed index (past the in-memory size): centres whose lists each PRF centroid's "
+                                  "nearest tokens are looked up in (in memory the look-up is exact)")
     settings: LabelSettings = setting(nested=LabelSettings)
 
     def __post_init__(self) -> None:
@@ -125,7 +128,8 @@ def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
     if is_late_interaction_dir(job.teacher):
         index = job.index or job.output.with_name(job.output.name + ".teacher-index")
         return LateInteractionTeacher(job.teacher, corpus, index, settings.prf, job.device, job.first_stage,
-                                      Approximate(ncells=job.ncells, ndocs=job.ndocs, nexact=job.nexact))
+                                      Approximate(ncells=job.ncells, ndocs=job.ndocs, nexact=job.nexact,
+                                                  prf_cells=job.prf_cells))
     return DenseTeacher(job.teacher, corpus, settings.rocchio, job.device)
 
 

@@ -68,6 +68,7 @@ class LateInteractionTeacher:
                                            teacher_fingerprint=stamp["teacher_fingerprint"])
             self.reused_index = False
         self.index.device = device
+        self.prf_cells = (approximate or Approximate()).prf_cells  # lists a PRF centroid probes, streamed
         self.approximate = self.index.first_stage(first_stage, approximate or Approximate())
         if self.approximate is not None:
             self.index.centroid_index()  # built once (its seconds are index seconds)
@@ -94,7 +95,8 @@ class LateInteractionTeacher:
         feedback = [[i for i, _ in r[:fb_docs]] for r in plain] if fb_docs else [[] for _ in plain]
         if fb_docs:
             start = time.perf_counter()
-            expansions = colbert_prf_many(self.index, self.encoder.tokenizer, feedback, self.prf, self.encoder.special_ids)
+            expansions = colbert_prf_many(self.index, self.encoder.tokenizer, feedback, self.prf, self.encoder.special_ids,
+                                          self.prf_cells)
             seconds["prf"] = time.perf_counter() - start
         wanted = [i for i, e in enumerate(expansions) if e is not None and expanded is not None and expanded[i]]
         start = time.perf_counter()
@@ -140,7 +142,7 @@ class LateInteractionTeacher:
         if hit is not None and hit.expansion is not None and hit.feedback == list(feedback):
             return hit.expansion
         return colbert_prf(self.index, self.encoder.tokenizer, [self.position[d] for d in feedback], self.prf,
-                           self.encoder.special_ids)
+                           self.encoder.special_ids, self.prf_cells)
 
 
 class DenseTeacher:

@@ -136,17 +136,19 @@ def choose_expansion(index, tokenizer, centroids: torch.Tensor, nearest: torch.T
                      tokens=tokenizer.convert_ids_to_tokens([t for _, _, t in chosen]))
 
 
-def colbert_prf(index, tokenizer, feedback: Sequence[int], config: PRFConfig, special_ids: set) -> Expansion:
+def colbert_prf(index, tokenizer, feedback: Sequence[int], config: PRFConfig, special_ids: set,
+                cells: Optional[int] = None) -> Expansion:
     """Expansion vectors and weights for one query from its feedback documents (indices in ``index``)."""
-    return colbert_prf_many(index, tokenizer, [feedback], config, special_ids)[0]
+    return colbert_prf_many(index, tokenizer, [feedback], config, special_ids, cells)[0]
 
 
 def colbert_prf_many(index, tokenizer, feedbacks: Sequence[Sequence[int]], config: PRFConfig,
-                     special_ids: set) -> List[Expansion]:
+                     special_ids: set, cells: Optional[int] = None) -> List[Expansion]:
     """:func:`colbert_prf` of several queries, their centroids' nearest tokens looked up together
-    (:meth:`~pyserini_ckd.teacher.token_index.TokenIndex.nearest_tokens_many`: one pass over the tokens)."""
+    (:meth:`~pyserini_ckd.teacher.token_index.TokenIndex.nearest_tokens_many`: one pass over the tokens in
+    memory; streamed, in each centroid's ``cells`` best lists, default ``Approximate.prf_cells``)."""
     centroids = [feedback_centroids(index, fb, config) for fb in feedbacks]
-    found = iter(index.nearest_tokens_many([c for c in centroids if c is not None], config.nearest))
+    found = iter(index.nearest_tokens_many([c for c in centroids if c is not None], config.nearest, cells))
     empty = Expansion(torch.zeros(0, index.tokens.shape[1]), torch.zeros(0))
     return [empty if c is None else choose_expansion(index, tokenizer, c, next(found), config, special_ids)
             for c in centroids]

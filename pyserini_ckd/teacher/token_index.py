@@ -505,14 +505,15 @@ class TokenIndex:
             best_s = merged_s
         return best_i
 
-    def nearest_tokens_many(self, vectors: Sequence[torch.Tensor], k: int = 10) -> List[torch.Tensor]:
+    def nearest_tokens_many(self, vectors: Sequence[torch.Tensor], k: int = 10,
+                            cells: Optional[int] = None) -> List[torch.Tensor]:
         """:meth:`nearest_tokens` of several sets of vectors (PRF's centroids of several queries). In memory, one
         pass multiplies every vector with all tokens in :func:`scan_dtype` and keeps each run of
         :data:`NEAR_BLOCK` rows' best score; a token of a vector's exact top k lies in a run whose best is at
         least b_k - 2 E (b_k the k-th best run, E = |c| max|t| e the error bound, e = :func:`product_error`),
         and only those runs' tokens are scored exactly (float32). Streamed: one set at a time."""
         if self.streamed:
-            return [self.nearest_tokens(v, k) for v in vectors]
+            return [self.nearest_tokens(v, k, cells) for v in vectors]
         total = self.tokens.shape[0]
         k = min(k, total)
         if k == 0:

@@ -67,6 +67,11 @@ class Expansion:
     token_ids: List[int] = field(default_factory=list)
     tokens: List[str] = field(default_factory=list)
 
+    @classmethod
+    def empty(cls, dim: int) -> "Expansion":
+        """No expansion terms (no feedback tokens, or none chosen)."""
+        return cls(torch.zeros(0, dim), torch.zeros(0))
+
     def as_json(self) -> list:
         return [{"token": t, "token_id": i, "weight": round(float(w), 6)}
                 for t, i, w in zip(self.tokens, self.token_ids, self.weights.tolist())]
@@ -129,7 +134,7 @@ def choose_expansion(index, tokenizer, centroids: torch.Tensor, nearest: torch.T
     chosen.sort(key=lambda x: (-x[0], x[1]))
     chosen = chosen[:config.fb_k]
     if not chosen:
-        return Expansion(torch.zeros(0, centroids.shape[1]), torch.zeros(0))
+        return Expansion.empty(centroids.shape[1])
     return Expansion(vectors=centroids[[c for _, c, _ in chosen]],
                      weights=torch.tensor([w for w, _, _ in chosen], dtype=torch.float32),
                      token_ids=[t for _, _, t in chosen],
@@ -149,7 +154,7 @@ def colbert_prf_many(index, tokenizer, feedbacks: Sequence[Sequence[int]], confi
     memory; streamed, in each centroid's ``cells`` best lists, default ``Approximate.prf_cells``)."""
     centroids = [feedback_centroids(index, fb, config) for fb in feedbacks]
     found = iter(index.nearest_tokens_many([c for c in centroids if c is not None], config.nearest, cells))
-    empty = Expansion(torch.zeros(0, index.tokens.shape[1]), torch.zeros(0))
+    empty = Expansion.empty(index.tokens.shape[1])
     return [empty if c is None else choose_expansion(index, tokenizer, c, next(found), config, special_ids)
             for c in centroids]
 

@@ -16,6 +16,7 @@ seconds a query (and the recall).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import time
 from pathlib import Path
@@ -37,8 +38,13 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.no_advice:
         token_index.will_need_rows = lambda *a, **k: 0
-    idx = token_index.TokenIndex.load(args.index)
-    idx.in_memory_tokens = 0  # streamed: the look-up goes through the lists
+
+    def load(path):
+        index = token_index.TokenIndex.load(path)
+        index.in_memory_tokens = 0  # streamed: the look-up goes through the lists
+        return index
+
+    idx = load(args.index)
     if idx.centroid_index(build=False) is None:
         raise SystemExit(f"{args.index}: no ivf/ (build it with benchmarks/label_scale.py --keep)")
     rng = np.random.default_rng(args.seed)
@@ -47,7 +53,10 @@ def main(argv=None) -> dict:
     result = {"index": str(args.index), "advice": not args.no_advice, "queries": args.queries, "cells": {}}
     k = PRFConfig().nearest
     found = {}
+    del idx  # each --cells value maps the file afresh: the page cache keeps what a live mapping holds
     for cells in args.cells:
+        gc.collect()
+        idx = load(args.index)
         dropped = drop_page_cache()
         entry = {"page_cache_dropped": dropped}
         for name in ("cold", "warm"):
@@ -61,8 +70,9 @@ def main(argv=None) -> dict:
             entry[f"seconds_{name}"] = [round(t, 2) for t in times]
             entry[f"mean_seconds_{name}"] = round(float(np.mean(times)), 2)
         result["cells"][str(cells)] = entry
+        del idx
     if args.recall:
-        exact = [idx.nearest_tokens_exact(c, k) for c in sets]
+        exact = [load(args.index).nearest_tokens_exact(c, k) for c in sets]
         for cells in args.cells:
             hits = sum(len(set(f.tolist()) & set(e.tolist())) for got, ex in zip(found[cells], exact)
                        for f, e in zip(got, ex))

@@ -44,8 +44,9 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
 
     ds = resolve_dataset(args.dataset)
-    qids = sorted(read_run(args.run))
-    qrels = {q: r for q, r in ds.qrels(args.split).items() if q in set(qids)}
+    measured = read_run(args.run)
+    qids = sorted(measured)
+    qrels = {q: r for q, r in ds.qrels(args.split).items() if q in measured}
     encoder = LateInteractionEncoder.load(args.teacher)
     idx = TokenIndex.load(args.index)
     ivf = idx.centroid_index(build=True)

@@ -72,7 +72,9 @@ def main(argv=None) -> dict:
         result["cells"][str(cells)] = entry
         del idx
     if args.recall:
-        exact = [load(args.index).nearest_tokens_exact(c, k) for c in sets]
+        import torch  # one scan of the whole file for every set's centroids
+
+        exact = load(args.index).nearest_tokens_exact(torch.cat(sets), k).split([len(c) for c in sets])
         for cells in args.cells:
             hits = sum(len(set(f.tolist()) & set(e.tolist())) for got, ex in zip(found[cells], exact)
                        for f, e in zip(got, ex))

@@ -68,8 +68,9 @@ class LateInteractionTeacher:
                                            teacher_fingerprint=stamp["teacher_fingerprint"])
             self.reused_index = False
         self.index.device = device
-        self.prf_cells = (approximate or Approximate()).prf_cells  # lists a PRF centroid probes, streamed
-        self.approximate = self.index.first_stage(first_stage, approximate or Approximate())
+        approximate = approximate or Approximate()
+        self.prf_cells = approximate.prf_cells  # lists a PRF centroid probes, streamed
+        self.approximate = self.index.first_stage(first_stage, approximate)
         if self.approximate is not None:
             self.index.centroid_index()  # built once (its seconds are index seconds)
         self.index_seconds = time.perf_counter() - start

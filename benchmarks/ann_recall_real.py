@@ -1,12 +1,15 @@
 """The approximate first stage on a real teacher index: recall of its top 100 against exact search.
 
     python benchmarks/ann_recall_real.py --index W/labels/late-interaction.token-index --teacher W/models/teacher-li \
-        --dataset scifact [--split train] [--queries 100] [--ncells 4 8 16] [--ndocs 4096] [--nexact 512] [--output W/ann_recall.json]
+        --dataset scifact [--split train] [--queries 100] [--ncells 4 8 16] [--ndocs 4096] [--nexact 512] \
+        [--ndecompress none 4096] [--residual-bits 2] [--output W/ann_recall.json]
 
 Builds the centres and lists (``ivf/``) in a copy of the index (the original is left alone), encodes the
 split's first ``--queries`` judged queries with the teacher, and reports for each (``--ncells``,
 ``--ndocs``, ``--nexact``) the recall of the approximate top 100 against the exact top 100, the share of queries whose
-exact top 1 is found first, and the milliseconds a query of each path (the exact one in memory).
+exact top 1 is found first, and the milliseconds a query of each path (the exact one in memory). ``--ndecompress``
+(``none``: no such stage) adds PLAID's decompression stage: that many documents kept by the full interaction, their
+MaxSim from ``--residual-bits`` residual codes (built on first use, timed apart) picking the ``nexact`` scored exactly.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ def main(argv=None) -> dict:
     p.add_argument("--ncells", type=int, nargs="+", default=[4, 8, 16])
     p.add_argument("--ndocs", type=int, nargs="+", default=[None], help="default: sized to the collection")
     p.add_argument("--nexact", type=int, nargs="+", default=[None], help="default: sized to ndocs")
+    p.add_argument("--ndecompress", type=lambda t: None if t == "none" else int(t), nargs="+", default=[None])
+    p.add_argument("--residual-bits", type=int, default=2)
     p.add_argument("--output", type=Path)
     args = p.parse_args(argv)
     dataset = resolve_dataset(args.dataset)
@@ -54,19 +59,28 @@ def main(argv=None) -> dict:
         started = time.perf_counter()
         exact = [[d for d, _ in index.search(v, 100)] for v in vectors]
         exact_ms = 1000 * (time.perf_counter() - started) / len(vectors)
-        rows = []
-        for ncells, ndocs, nexact in itertools.product(args.ncells, args.ndocs, args.nexact):
-            settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact).sized(index.num_docs)
+        rows, residual_build = [], None
+        for ncells, ndocs, nexact, ndecompress in itertools.product(args.ncells, args.ndocs, args.nexact, args.ndecompress):
+            settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact, ndecompress=ndecompress,
+                                   residual_bits=args.residual_bits).sized(index.num_docs)
             ndocs, nexact = settings.ndocs, settings.nexact
+            if ndecompress is not None and ivf.residuals is None:
+                from pyserini_ckd.teacher.residuals import build_residuals
+
+                started = time.perf_counter()
+                build_residuals(index, ivf, args.residual_bits)
+                residual_build = round(time.perf_counter() - started, 1)
             started = time.perf_counter()
             approx = [[d for d, _ in index.search(v, 100, approximate=settings)] for v in vectors]
             ms = 1000 * (time.perf_counter() - started) / len(vectors)
-            rows.append({"ncells": ncells, "ndocs": ndocs, "nexact": nexact,
+            rows.append({"ncells": ncells, "ndocs": ndocs, "nexact": nexact, "ndecompress": ndecompress,
+                         "residual_bits": args.residual_bits if ndecompress is not None else None,
                          "recall@100": round(float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact)])), 4),
                          "top1_found": round(float(np.mean([bool(a) and a[0] == e[0] for a, e in zip(approx, exact)])), 4),
                          "ms_per_query": round(ms, 1)})
     out = {"index": str(args.index), "token_vectors": int(index.tokens.shape[0]), "docs": index.num_docs,
-           "queries": len(vectors), "centroids": ivf.meta["centroids"], "ivf_build_seconds": round(build, 1), "ms_per_query_exact": round(exact_ms, 1), "approx": rows}
+           "queries": len(vectors), "centroids": ivf.meta["centroids"], "ivf_build_seconds": round(build, 1),
+           "residual_build_seconds": residual_build, "ms_per_query_exact": round(exact_ms, 1), "approx": rows}
     if args.output:
         args.output.write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))

@@ -2,7 +2,7 @@
 
     python benchmarks/label_scale.py --passages N --workdir W [--queries 20] [--exact-queries 20] \
         [--ncells 16] [--ndocs auto] [--nexact auto] [--noise 0.08] [--query-seed 1] [--dev-seed 2] \
-        [--centroids K] [--keep | --reuse --output F]
+        [--centroids K] [--ndecompress none N ...] [--residual-bits 2] [--cold] [--keep | --reuse --output F]
     python benchmarks/label_scale.py --calibrate INDEX     # the noise that matches a real teacher index
 
 No model is needed. Each passage gets a length drawn from a log-normal (median 60 tokens, cut to 8..180,
@@ -30,7 +30,12 @@ were measured, else the first combination; ``auto`` is the sized value). ``--dev
 Each setting also says where the exact top 100 is lost (on the exactly searched queries): the share of it
 still among the ``ndocs`` after the pruned centroid interaction (``exact_top100_in_ndocs``) and among the
 ``nexact`` after the full one (``exact_top100_in_nexact``, an upper bound of the recall). ``--centroids``
-overrides the k-means centre count. ``--keep`` leaves the index in W; ``--reuse`` then searches it again
+overrides the k-means centre count. ``--ndecompress`` (several values, ``none`` for no such stage, the default)
+puts PLAID's decompression stage between the full interaction and the exact scoring: the full interaction keeps
+that many documents, their MaxSim from ``--residual-bits`` residual codes (built once into ``ivf/residuals/``)
+picks the ``nexact`` scored exactly (``exact_top100_in_ndecompress``: the share of the exact top 100 the full
+interaction kept). ``--cold`` drops the index's files from the page cache before each setting, so each is read
+from disk as at a collection the page cache cannot hold. ``--keep`` leaves the index in W; ``--reuse`` then searches it again
 with other settings or queries without building it (its build figures copied, the results to ``--output``).
 ``exact_margins`` says, per exactly searched query, how crowded the exact ranking is at rank 100; ``storage_read_gb_per_query``, per setting, what its searches made the kernel read from disk (page-cache hits not counted). The exact rankings of a kept index are kept beside it (``exact-seedS.json``), so ``--reuse`` does not scan again. ``peak_rss_gb`` counts the touched pages of the memory-mapped vectors
 too; ``peak_anon_gb`` is the anonymous memory alone (sampled every 0.2 s), and ``peak_anon_gb_by_phase`` the
@@ -172,9 +177,10 @@ def margins(ranked: np.ndarray) -> dict:
             "within_1pct_of_100th": int(np.sum(np.abs(ranked - s100) <= 0.01 * abs(s100)))}
 
 
-def setting_row(rows, ncells: int, ndocs: int, nexact: int):
+def setting_row(rows, ncells: int, ndocs: int, nexact: int, ndecompress=None):
     """The row of ``rows`` measured with these settings, None where none was."""
-    return next((r for r in rows if (r["ncells"], r["ndocs"], r["nexact"]) == (ncells, ndocs, nexact)), None)
+    return next((r for r in rows if (r["ncells"], r["ndocs"], r["nexact"], r.get("ndecompress"))
+                 == (ncells, ndocs, nexact, ndecompress)), None)
 
 
 def sweep(index, args, seed: int):
@@ -202,16 +208,26 @@ def sweep(index, args, seed: int):
         ties.append(cached[target]["margins"])
         planted_exact += exact[target][0] == target
     rows = []
-    for ncells, ndocs, nexact in itertools.product(args.ncells, args.ndocs, args.nexact):
-        settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact).sized(index.num_docs)
+    for ncells, ndocs, nexact, ndecompress in itertools.product(args.ncells, args.ndocs, args.nexact, args.ndecompress):
+        settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact, ndecompress=ndecompress,
+                               residual_bits=args.residual_bits).sized(index.num_docs)
         ncells, ndocs, nexact = settings.ncells, settings.ndocs, settings.nexact
-        if nexact > ndocs or setting_row(rows, ncells, ndocs, nexact) is not None:
+        if (nexact > ndocs or setting_row(rows, ncells, ndocs, nexact, ndecompress) is not None
+                or (ndecompress is not None and not nexact < ndecompress <= ndocs)):
             continue
-        ms, recalls, planted, kept_share, pool_share, score_ratio = [], [], 0, [], [], []
+        if ndecompress is not None and ivf.residuals is None:
+            from pyserini_ckd.teacher.residuals import build_residuals
+
+            build_residuals(index, ivf, args.residual_bits)
+        if args.cold:
+            res = ivf.residuals
+            evict(Path(index.path), index.tokens, ivf.tokens, ivf.docs, ivf.codes,
+                  res.rows if res is not None else None, res.lists if res is not None else None)
+        ms, recalls, planted, kept_share, full_share, pool_share, score_ratio = [], [], 0, [], [], [], []
         read_before = storage_read_bytes()
         for target, q in queries:
             t = time.perf_counter()  # index.search(q, 100, approximate=settings), its stages kept
-            kept, pool = ivf.stages(q, None, settings)
+            kept, full_kept, pool = ivf.stages(q, None, settings)
             hits = index.rescore(q, pool, 100)
             ms.append(1000 * (time.perf_counter() - t))
             found = [d for d, _ in hits]
@@ -221,10 +237,14 @@ def sweep(index, args, seed: int):
                 recalls.append(len(set(found) & truth) / len(truth))
                 score_ratio.append(sum(v for _, v in hits) / exact_sum[target])
                 kept_share.append(len(truth.intersection(kept.tolist())) / len(truth))
+                full_share.append(len(truth.intersection(full_kept.tolist())) / len(truth))
                 pool_share.append(len(truth.intersection(pool.tolist())) / len(truth))
         read = storage_read_bytes()
         mean = lambda xs: round(float(np.mean(xs)), 4) if xs else None  # noqa: E731
-        rows.append({"ncells": ncells, "ndocs": ndocs, "nexact": nexact, "ms_per_query": round(float(np.mean(ms)), 1),
+        rows.append({"ncells": ncells, "ndocs": ndocs, "nexact": nexact, "ndecompress": ndecompress,
+                     "residual_bits": args.residual_bits if ndecompress is not None else None,
+                     "exact_top100_in_ndecompress": mean(full_share) if ndecompress is not None else None,
+                     "ms_per_query": round(float(np.mean(ms)), 1),
                      "recall@100": mean(recalls), "recall@100_min": round(float(np.min(recalls)), 4) if recalls else None,
                      # where the exact top 100 is lost: share still among the ndocs after the pruned interaction,
                      # and among the nexact scored exactly after the full one (recall@100 can only be lower)
@@ -252,6 +272,33 @@ def reuse(index_dir: Path, args):
     return TokenIndex.load(index_dir), built["index_seconds"], built["ivf_seconds"]
 
 
+def evict(folder: Path, *arrays) -> None:
+    """Drop every file of ``folder`` from the page cache (``POSIX_FADV_DONTNEED``; written pages are synced first),
+    after this process's mappings of ``arrays`` let go of their pages (``MADV_DONTNEED``: a mapped page is not evicted)."""
+    import mmap
+    import os
+
+    from pyserini_ckd.teacher.token_index import _mapping
+
+    for array in arrays:
+        mapped = _mapping(array) if array is not None else None
+        if mapped is not None and hasattr(mmap, "MADV_DONTNEED"):
+            mapped.madvise(mmap.MADV_DONTNEED)
+    os.sync()
+    for f in folder.rglob("*"):
+        if f.is_file():
+            fd = os.open(f, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def none_or_int(text: str):
+    """None for ``none`` (no decompression stage), else a positive int."""
+    return None if text == "none" else int(text)
+
+
 def auto_or_int(text: str):
     """None for ``auto`` (sized to the collection), else a positive int."""
     return None if text == "auto" else int(text)
@@ -269,6 +316,11 @@ def main(argv=None) -> dict:
     p.add_argument("--ncells", type=int, nargs="+", default=[Approximate.ncells])
     p.add_argument("--ndocs", type=auto_or_int, nargs="+", default=[None], help="auto: sized to N (the default)")
     p.add_argument("--nexact", type=auto_or_int, nargs="+", default=[None], help="auto: sized to ndocs (the default)")
+    p.add_argument("--ndecompress", type=none_or_int, nargs="+", default=[None],
+                   help="documents scored from residual codes between the full interaction and the exact scoring "
+                        "(none: no such stage, the default; the codes are built on first use)")
+    p.add_argument("--residual-bits", type=int, default=2, help="bits a dimension of the residual codes")
+    p.add_argument("--cold", action="store_true", help="drop the index's files from the page cache before each setting")
     p.add_argument("--noise", type=float, default=0.08)
     p.add_argument("--centroids", type=int, help="k-means centres (default: default_centroids of the token count)")
     p.add_argument("--query-seed", type=int, default=1)

@@ -1,7 +1,7 @@
 """PRF's nearest tokens from the centres' lists against the exact ones, on a real teacher index.
 
     python benchmarks/prf_approx.py --index W/labels/late-interaction.token-index --teacher W/models/TEACHER \\
-        --run W/runs/labeler-collective.scifact.train.trec [--dataset scifact] [--cells 1 2 4 8]
+        --run W/runs/labeler-collective.scifact.train.trec [--dataset scifact] [--cells 1 2 4 8] [--codes [--residual-bits 2]]
 
 Where the index is streamed (past 2 M token vectors) ColBERT-PRF looks up each centroid's nearest tokens in its
 ``prf_cells`` best lists (``INDEX/ivf/``; default 2) instead of over every token. This measures what that costs
@@ -10,7 +10,9 @@ them): their exact first-stage top 3 are the feedback, and the same centroids lo
 exactly (in memory) and through the lists with each ``--cells``. Reports per ``--cells`` value: recall@10 of the
 nearest tokens, the share of expansion token ids that are the exact expansion's, the share of queries whose
 expansion is identical, the seconds a query of the look-up (page cache warm), and the nDCG@10 of the expanded
-query's exact ranking next to the exact-PRF one (paired t-test). Builds ``ivf/`` where missing. Prints JSON.
+query's exact ranking next to the exact-PRF one (paired t-test). With ``--codes`` each ``--cells`` value is
+measured a second time with the probed tokens ranked from their residual codes in list order (``ivf/residuals/``,
+built where missing with ``--residual-bits``; ``cells`` keys ``N+codes``). Builds ``ivf/`` where missing. Prints JSON.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def main(argv=None) -> dict:
     p.add_argument("--dataset", default="scifact")
     p.add_argument("--split", default="train")
     p.add_argument("--cells", type=int, nargs="+", default=[1, 2, 4, 8])
+    p.add_argument("--codes", action="store_true", help="also rank the probed tokens from their residual codes")
+    p.add_argument("--residual-bits", type=int, default=2)
     args = p.parse_args(argv)
 
     ds = resolve_dataset(args.dataset)
@@ -50,6 +54,10 @@ def main(argv=None) -> dict:
     encoder = LateInteractionEncoder.load(args.teacher)
     idx = TokenIndex.load(args.index)
     ivf = idx.centroid_index(build=True)
+    if args.codes and ivf.residuals is None:
+        from pyserini_ckd.teacher.residuals import build_residuals
+
+        build_residuals(idx, ivf, args.residual_bits)
     config = PRFConfig()
     k = config.nearest
     vectors = [v for lo in range(0, len(qids), 32)
@@ -77,15 +85,15 @@ def main(argv=None) -> dict:
     result = {"index": str(args.index), "queries": len(qids), "centroids_per_query": config.fb_clusters,
               "centres": ivf.meta["centroids"],
               "exact_nDCG@10": round(sum(exact_per_query.values()) / len(exact_per_query), 4), "cells": {}}
-    for cells in args.cells:
+    for cells, codes in [(c, f) for c in args.cells for f in ((False, True) if args.codes else (False,))]:
         start = time.perf_counter()
-        near = [ivf.nearest_tokens(c, k, idx.tokens, cells) for c in centroids]
+        near = [ivf.nearest_tokens(c, k, idx.tokens, cells, codes=codes) for c in centroids]
         seconds = (time.perf_counter() - start) / len(qids)
         hits = sum(len(set(a.tolist()) & set(b.tolist())) for n, e in zip(near, exact_near) for a, b in zip(n, e))
         found = expansions(near)
         ids = [(set(f.token_ids), set(e.token_ids)) for f, e in zip(found, exact_exp)]
         approx_per_query = per_query(ranking(found))
-        result["cells"][str(cells)] = {
+        result["cells"][f"{cells}+codes" if codes else str(cells)] = {
             "recall@10": round(hits / sum(e.numel() for e in exact_near), 4),
             "expansion_ids_shared": round(sum(len(a & b) for a, b in ids) / max(1, sum(len(b) for _, b in ids)), 4),
             "queries_same_expansion": round(sum(a == b for a, b in ids) / len(ids), 4),

@@ -1,13 +1,15 @@
 """PRF's nearest-token look-up on a streamed index with centres (``INDEX/ivf/``), cold and warm.
 
     python benchmarks/prf_cold.py --index W/scale/1m/tokens-1000000 [--queries 5] [--seed 1] [--no-advice]
-        [--cells 1 2 4] [--recall]
+        [--cells 1 2 4] [--codes] [--recall]
 
 For each query, k-means centroids of 3 random documents' tokens (ColBERT-PRF's settings) look up their 10
 nearest tokens in their ``--cells`` best lists (default 2; :meth:`TokenIndex.nearest_tokens`), first after
 dropping the page cache (needs root; otherwise the "cold" figures are as warm as the cache is), then again
 warm; each ``--cells`` value from a dropped cache. ``--no-advice`` reads the probed rows without
-``MADV_WILLNEED`` (each page faults on its own through the ``MADV_RANDOM`` map). ``--recall`` also finds the
+``MADV_WILLNEED`` (each page faults on its own through the ``MADV_RANDOM`` map). ``--codes`` measures each
+``--cells`` value a second time with the probed tokens ranked from their residual codes in list order
+(``ivf/residuals/``, which must exist: ``label_scale.py --ndecompress`` builds them; keys ``N+codes``). ``--recall`` also finds the
 exact 10 nearest tokens of every centroid (a scan of the whole file, :meth:`TokenIndex.nearest_tokens_exact`)
 and reports the share each ``--cells`` found. Prints one JSON line: per ``--cells`` value the cold and warm
 seconds a query (and the recall).
@@ -35,6 +37,7 @@ def main(argv=None) -> dict:
     p.add_argument("--no-advice", action="store_true")
     p.add_argument("--cells", type=int, nargs="+", default=[2], help="lists each centroid probes")
     p.add_argument("--recall", action="store_true", help="also the share of the exact nearest tokens found")
+    p.add_argument("--codes", action="store_true", help="also rank the probed tokens from their residual codes")
     args = p.parse_args(argv)
     if args.no_advice:
         token_index.will_need_rows = lambda *a, **k: 0
@@ -47,6 +50,8 @@ def main(argv=None) -> dict:
     idx = load(args.index)
     if idx.centroid_index(build=False) is None:
         raise SystemExit(f"{args.index}: no ivf/ (build it with benchmarks/label_scale.py --keep)")
+    if args.codes and idx.centroid_index(build=False).residuals is None:
+        raise SystemExit(f"{args.index}: no ivf/residuals/ (build them with benchmarks/label_scale.py --reuse --ndecompress N)")
     rng = np.random.default_rng(args.seed)
     sets = [feedback_centroids(idx, rng.choice(idx.num_docs, 3, replace=False).tolist(), PRFConfig())
             for _ in range(args.queries)]
@@ -54,7 +59,8 @@ def main(argv=None) -> dict:
     k = PRFConfig().nearest
     found = {}
     del idx  # each --cells value maps the file afresh: the page cache keeps what a live mapping holds
-    for cells in args.cells:
+    variants = [(c, f) for c in args.cells for f in ((False, True) if args.codes else (False,))]
+    for cells, codes in variants:
         gc.collect()
         idx = load(args.index)
         dropped = drop_page_cache()
@@ -64,21 +70,21 @@ def main(argv=None) -> dict:
             got = []
             for c in sets:
                 start = time.perf_counter()
-                got.append(idx.nearest_tokens(c, k, cells))
+                got.append(idx.nearest_tokens(c, k, cells, codes))
                 times.append(time.perf_counter() - start)
-            found[cells] = got
+            found[(cells, codes)] = got
             entry[f"seconds_{name}"] = [round(t, 2) for t in times]
             entry[f"mean_seconds_{name}"] = round(float(np.mean(times)), 2)
-        result["cells"][str(cells)] = entry
+        result["cells"][f"{cells}+codes" if codes else str(cells)] = entry
         del idx
     if args.recall:
         import torch  # one scan of the whole file for every set's centroids
 
         exact = load(args.index).nearest_tokens_exact(torch.cat(sets), k).split([len(c) for c in sets])
-        for cells in args.cells:
-            hits = sum(len(set(f.tolist()) & set(e.tolist())) for got, ex in zip(found[cells], exact)
+        for cells, codes in variants:
+            hits = sum(len(set(f.tolist()) & set(e.tolist())) for got, ex in zip(found[(cells, codes)], exact)
                        for f, e in zip(got, ex))
-            result["cells"][str(cells)][f"recall@{k}"] = round(hits / sum(e.numel() for e in exact), 4)
+            result["cells"][f"{cells}+codes" if codes else str(cells)][f"recall@{k}"] = round(hits / sum(e.numel() for e in exact), 4)
     print(json.dumps(result))
     return result
 

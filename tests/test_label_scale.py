@@ -85,3 +85,19 @@ def test_the_report_takes_each_size_s_headline_row_and_fits_the_growth(tmp_path,
     assert "| 300 |" in table and "| 4 / 300 / 300 | 10.0 |" in table and "| 32 / 4,096 / 1,024 | 20.0 |" in table
     assert out["fits"]["ms_per_query_approx"]["exponent"] == pytest.approx(0.301, abs=1e-3)  # log 2 / log 10
     assert out["projection"]["ms_per_query_approx"] == pytest.approx(10.0 * (8_800_000 / 300) ** 0.30103, rel=1e-3)
+
+
+def test_the_decompression_stage_is_swept_cold(tmp_path):
+    """--ndecompress adds PLAID's decompression stage (the residual codes built on first use): the full interaction
+    keeps ndecompress documents, which bound the recall of the nexact scored exactly; --cold evicts before each."""
+    import label_scale
+
+    common = ["--passages", "300", "--workdir", str(tmp_path), "--queries", "3", "--exact-queries", "3", "--ncells", "4",
+              "--ndocs", "200", "--nexact", "20"]
+    result = label_scale.main(common + ["--ndecompress", "none", "100", "--cold", "--keep"])
+    assert (tmp_path / "tokens-300" / "ivf" / "residuals" / "codec.json").is_file()
+    plain, staged = result["approx"]
+    assert (plain["ndecompress"], staged["ndecompress"], staged["residual_bits"]) == (None, 100, 2)
+    assert staged["recall@100"] <= staged["exact_top100_in_nexact"] <= staged["exact_top100_in_ndecompress"] \
+        <= staged["exact_top100_in_ndocs"] <= 1
+    assert staged["exact_top100_in_ndecompress"] >= plain["exact_top100_in_nexact"]  # 100 kept by the full interaction, not 20

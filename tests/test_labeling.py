@@ -200,7 +200,8 @@ def test_streamed_prf_looks_up_the_lists_asked_for(setup, tmp_path, monkeypatch)
     root, data, neg, li = setup
     exact, _ = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
     asked, real = [], CentroidIndex.nearest_tokens
-    monkeypatch.setattr(CentroidIndex, "nearest_tokens", lambda self, v, k, tokens, cells: asked.append(cells) or real(self, v, k, tokens, cells))
+    monkeypatch.setattr(CentroidIndex, "nearest_tokens",
+                        lambda self, v, k, tokens, cells, codes=False: asked.append(cells) or real(self, v, k, tokens, cells, codes))
     load = TokenIndex.load.__func__
 
     def streamed_load(cls, path):
@@ -215,6 +216,42 @@ def test_streamed_prf_looks_up_the_lists_asked_for(setup, tmp_path, monkeypatch)
     assert asked and set(asked) == {100000}
     assert [(r["qid"], [c["docid"] for c in r["candidates"]], r["expansion"]) for r in streamed] == \
         [(r["qid"], [c["docid"] for c in r["candidates"]], r["expansion"]) for r in exact]
+
+
+def test_streamed_labels_through_residual_codes(setup, tmp_path, monkeypatch):
+    """--ndecompress and --prf-codes: the residual codes are built once with --residual-bits (index seconds), the
+    decompression stage and PRF's look-up go through them; keeping every document and probing every list at 8
+    bits, the candidates of the first ranking and most expansions are the exact ones."""
+    from pyserini_ckd.teacher.centroid_index import CentroidIndex
+    from pyserini_ckd.teacher.residuals import Residuals
+    from pyserini_ckd.teacher.token_index import TokenIndex
+
+    root, data, neg, li = setup
+    exact, _ = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
+    asked, real = [], CentroidIndex.nearest_tokens
+    monkeypatch.setattr(CentroidIndex, "nearest_tokens",
+                        lambda self, v, k, tokens, cells, codes=False: asked.append(codes) or real(self, v, k, tokens, cells, codes))
+    load = TokenIndex.load.__func__
+
+    def streamed_load(cls, path):
+        index = load(cls, path)
+        index.in_memory_tokens = 0
+        return index
+
+    monkeypatch.setattr(TokenIndex, "load", classmethod(streamed_load))
+    coded, _ = _label(setup, "collective", tmp_path / "coded.jsonl", [
+        "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate", "--ncells", "100000",
+        "--ndocs", "100000", "--nexact", "100000", "--ndecompress", "100000", "--prf-cells", "100000",
+        "--prf-codes", "--residual-bits", "8"])
+    assert asked and set(asked) == {True}
+    assert Residuals.exists(tmp_path / "idx" / "ivf")
+    assert json.loads((tmp_path / "idx" / "ivf" / "residuals" / "codec.json").read_text())["nbits"] == 8
+    assert [r["qid"] for r in coded] == [r["qid"] for r in exact]
+    same = [a["expansion"] == b["expansion"] for a, b in zip(coded, exact)]
+    assert sum(same) >= 0.7 * len(same)
+    for a, b in zip(coded, exact):  # an unchanged expansion: the same candidates, every document kept
+        if a["expansion"] == b["expansion"]:
+            assert [c["docid"] for c in a["candidates"]] == [c["docid"] for c in b["candidates"]]
 
 
 def test_cross_encoder_pooling(tiny_model, tmp_path):

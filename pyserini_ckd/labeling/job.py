@@ -35,6 +35,7 @@ from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer,
 from .labels import meta_path, write_labels
 from ..teacher.centroid_index import (APPROX_FROM_TOKENS, DOCS_PER_KEPT, FIRST_STAGES, KEPT_PER_EXACT, MIN_NDOCS,
                                       MIN_NEXACT, Approximate)
+from ..teacher.residuals import NBITS
 from ..training.holdout import is_held_out
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,15 @@ class LabelJob:
     nexact: Optional[int] = setting(None, type=positive_int, group="candidates",
                                     help="approximate first stage: documents scored exactly after the full centroid "
                                          f"interaction (default: max({MIN_NEXACT:,}, ndocs / {KEPT_PER_EXACT}))")
+    ndecompress: Optional[int] = setting(None, type=positive_int, group="candidates",
+                                         help="approximate first stage: documents the full centroid interaction keeps for "
+                                              "MaxSim from residual codes (INDEX/ivf/residuals/, built once), whose best "
+                                              "--nexact are scored exactly (default: no such stage)")
+    residual_bits: int = setting(Approximate.residual_bits, type=positive_int, group="candidates",
+                                 help="bits a dimension of the residual codes (1, 2, 4 or 8)")
+    prf_codes: bool = setting(False, group="candidates",
+                              help="streamed index: rank the tokens of PRF's probed lists from their residual codes "
+                                   "(INDEX/ivf/residuals/, one contiguous read a list) instead of their vectors on disk")
     prf_cells: int = setting(Approximate.prf_cells, type=positive_int, group="candidates",
                              help="streamed index (past the in-memory size): centres whose lists each PRF centroid's "
                                   "nearest tokens are looked up in (in memory the look-up is exact)")
@@ -99,6 +109,8 @@ class LabelJob:
             raise ConfigError("give --import or --export, not both")
         if not (self.import_ or self.export) and (not self.labeler or not (self.negatives or self.pool)):
             raise ConfigError("--labeler and --negatives (or --pool) are required (unless --import or --export is given)")
+        if self.residual_bits not in NBITS:
+            raise ConfigError(f"--residual-bits must be one of {', '.join(map(str, NBITS))}, got {self.residual_bits}")
         if self.ranked not in RANKED:
             raise ConfigError(f"--ranked must be one of {', '.join(RANKED)}, got {self.ranked!r}")
         if self.ranked == "held-out" and self.run is not None and self.holdout_fraction <= 0:
@@ -129,7 +141,8 @@ def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
         index = job.index or job.output.with_name(job.output.name + ".teacher-index")
         return LateInteractionTeacher(job.teacher, corpus, index, settings.prf, job.device, job.first_stage,
                                       Approximate(ncells=job.ncells, ndocs=job.ndocs, nexact=job.nexact,
-                                                  prf_cells=job.prf_cells))
+                                                  prf_cells=job.prf_cells, ndecompress=job.ndecompress,
+                                                  residual_bits=job.residual_bits, prf_codes=job.prf_codes))
     return DenseTeacher(job.teacher, corpus, settings.rocchio, job.device)
 
 

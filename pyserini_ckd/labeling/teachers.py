@@ -70,9 +70,12 @@ class LateInteractionTeacher:
         self.index.device = device
         approximate = approximate or Approximate()
         self.prf_cells = approximate.prf_cells  # lists a PRF centroid probes, streamed
+        self.prf_codes = approximate.prf_codes  # their tokens ranked from residual codes, streamed
         self.approximate = self.index.first_stage(first_stage, approximate)
         if self.approximate is not None:
             self.index.centroid_index()  # built once (its seconds are index seconds)
+        if (self.approximate is not None and approximate.ndecompress is not None) or (self.prf_codes and self.index.streamed):
+            self.index.residual_codes(approximate.residual_bits)  # the same
         self.index_seconds = time.perf_counter() - start
         self.position = {d: i for i, d in enumerate(self.index.docids)}
         self._prepared: Dict[str, Prepared] = {}
@@ -97,7 +100,7 @@ class LateInteractionTeacher:
         if fb_docs:
             start = time.perf_counter()
             expansions = colbert_prf_many(self.index, self.encoder.tokenizer, feedback, self.prf, self.encoder.special_ids,
-                                          self.prf_cells)
+                                          self.prf_cells, self.prf_codes)
             seconds["prf"] = time.perf_counter() - start
         wanted = [i for i, e in enumerate(expansions) if e is not None and expanded is not None and expanded[i]]
         start = time.perf_counter()
@@ -143,7 +146,7 @@ class LateInteractionTeacher:
         if hit is not None and hit.expansion is not None and hit.feedback == list(feedback):
             return hit.expansion
         return colbert_prf(self.index, self.encoder.tokenizer, [self.position[d] for d in feedback], self.prf,
-                           self.encoder.special_ids, self.prf_cells)
+                           self.encoder.special_ids, self.prf_cells, self.prf_codes)
 
 
 class DenseTeacher:

@@ -1,7 +1,8 @@
 """The approximate first stage over a teacher's token index: centroids, inverted lists, centroid interaction.
 
 PLAID's candidate generation and centroid interaction (Santhanam et al., 2022), with exact MaxSim on the
-survivors instead of residual decompression. Built once into ``INDEX/ivf/`` (atomically):
+survivors, read from disk, and optionally PLAID's residual decompression in between (``ndecompress``,
+:mod:`~pyserini_ckd.teacher.residuals`). Built once into ``INDEX/ivf/`` (atomically):
 
 - ``centroids.npy`` (C, dim) float32: the mean mu_c of the token vectors assigned to each k-means centre
   (k-means, spherical for cosine teachers, trained for 10 iterations on a seeded sample of about 32
@@ -33,8 +34,11 @@ interaction, each of their tokens replaced by its centre (``codes.u16``) and eve
     F(d) = sum_i w_i max_{t in d} s(q_i, centre(t)),
 
 which keeps the soft matches that pruning drops, and the ``nexact`` best by F are scored exactly from
-their vectors on disk (:meth:`TokenIndex.maxsim_docs`). PRF's nearest tokens look in the ``prf_cells``
-best lists of each centroid and score those tokens exactly.
+their vectors on disk (:meth:`TokenIndex.maxsim_docs`). With ``ndecompress``, the full interaction keeps
+``ndecompress`` documents instead, and their MaxSim from residual codes (each token mu_c + r_hat) picks the
+``nexact`` scored exactly: fewer documents read from disk for the same recall. PRF's nearest tokens look in
+the ``prf_cells`` best lists of each centroid and score those tokens exactly (or from the residual codes in
+list order: one contiguous read a list).
 
 Memory: the centres (C x dim x 4 bytes: 8 MB at C = 16,384 and 128 dimensions) and the lists' offsets;
 the probed lists and the candidates' vectors are read from disk per query.
@@ -105,12 +109,20 @@ class Approximate:
     """Settings of the approximate first stage (PLAID's names where it has them): centres probed per query
     vector, documents kept by the pruned centroid interaction, documents re-scored exactly after the full
     one, and centres probed per PRF centroid for its nearest tokens. ``ndocs`` and ``nexact`` left None
-    are sized to the collection by :meth:`sized` (:func:`default_ndocs`, :func:`default_nexact`)."""
+    are sized to the collection by :meth:`sized` (:func:`default_ndocs`, :func:`default_nexact`).
+    ``ndecompress``, where set, puts a stage between the full interaction and the exact scoring: the full
+    interaction keeps ``ndecompress`` documents, their MaxSim from residual codes (``INDEX/ivf/residuals/``,
+    :mod:`~pyserini_ckd.teacher.residuals`, built on first use with ``residual_bits`` a dimension) picks the
+    ``nexact`` scored exactly from disk (PLAID's decompression stage). ``prf_codes`` ranks the tokens of PRF's
+    probed lists from the same codes in list order instead of their vectors on disk."""
 
     ncells: int = 32
     ndocs: Optional[int] = None
     nexact: Optional[int] = None
     prf_cells: int = 2
+    ndecompress: Optional[int] = None
+    residual_bits: int = 2
+    prf_codes: bool = False
 
     def sized(self, num_docs: int) -> "Approximate":
         """These settings with ``ndocs`` and ``nexact`` set for ``num_docs`` documents where they were None."""
@@ -135,6 +147,7 @@ class CentroidIndex:
         self.num_docs = len(token_offsets) - 1
         self.similarity = similarity
         self._t_sq = torch.from_numpy(np.load(self.path / "sq_norms.npy"))
+        self._residuals = None
 
     @staticmethod
     def exists(index_path: Path) -> bool:
@@ -153,20 +166,28 @@ class CentroidIndex:
 
     def candidates(self, q: torch.Tensor, weights: Optional[torch.Tensor], settings: Approximate) -> np.ndarray:
         """Indices of the ``nexact`` documents of highest full centroid interaction among the ``ndocs`` of
-        highest pruned one (module doc), ascending."""
-        return self.stages(q, weights, settings)[1]
+        highest pruned one (module doc), ascending; with ``ndecompress``, the ``nexact`` best by MaxSim from
+        residual codes among the ``ndecompress`` of highest full interaction."""
+        return self.stages(q, weights, settings)[-1]
 
-    def stages(self, q: torch.Tensor, weights: Optional[torch.Tensor], settings: Approximate) -> Tuple[np.ndarray, np.ndarray]:
-        """Both stages' survivors, ascending: the ``ndocs`` kept by the pruned interaction and the ``nexact`` of
-        them kept by the full one (what :meth:`candidates` returns; the benchmark asks where recall is lost)."""
+    def stages(self, q: torch.Tensor, weights: Optional[torch.Tensor],
+               settings: Approximate) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every stage's survivors, ascending: the ``ndocs`` kept by the pruned interaction, those kept by the full
+        one (``ndecompress``, or ``nexact`` without the decompression stage) and the ``nexact`` scored exactly
+        (what :meth:`candidates` returns; the benchmark asks where recall is lost)."""
         settings = settings.sized(self.num_docs)
         s = self.scores(q)
         kept = self._pruned(s, weights, settings)
-        if len(kept) <= settings.nexact:
-            return kept, kept
-        full = self._full(s, weights, kept)
-        best = np.lexsort((kept, -full))[:settings.nexact]
-        return kept, np.sort(kept[best])
+        decompress = settings.ndecompress is not None
+        width = max(settings.ndecompress, settings.nexact) if decompress else settings.nexact
+        full_kept = kept
+        if len(kept) > width:
+            full = self._full(s, weights, kept)
+            full_kept = np.sort(kept[np.lexsort((kept, -full))[:width]])
+        if not decompress or len(full_kept) <= settings.nexact:
+            return kept, full_kept, full_kept
+        approx = self._decompressed(s, q, weights, full_kept)
+        return kept, full_kept, np.sort(full_kept[np.lexsort((full_kept, -approx))[:settings.nexact]])
 
     def _full(self, s: torch.Tensor, weights: Optional[torch.Tensor], docs: np.ndarray) -> np.ndarray:
         """sum_i w_i max_{t in d} s(q_i, centre(t)) for each document (its MaxSim with every token replaced by
@@ -184,6 +205,50 @@ class CentroidIndex:
             best = torch.segment_reduce(table.index_select(0, codes), "max", lengths=torch.from_numpy(lengths[part]), axis=0)
             out[part] = (best.double() * w).sum(1).numpy()
         return out
+
+    def _decompressed(self, s: torch.Tensor, q: torch.Tensor, weights: Optional[torch.Tensor],
+                      docs: np.ndarray) -> np.ndarray:
+        """D(d) = sum_i w_i max_{t in d} (s(q_i, c(t)) + q_i . r_hat(t)) for each document (MaxSim from the
+        residual codes, :mod:`~pyserini_ckd.teacher.residuals`; for an L2 teacher 2 (q_i . mu_c(t) + q_i . r_hat(t))
+        - ||q_i||^2 - ||t||^2 with the stored norms); 0 for a document without tokens. The codes are
+        read in row order, each chunk's pages advised ``MADV_WILLNEED`` first; sums in float64 as :meth:`_full`."""
+        from .token_index import scan_dtype, will_need
+
+        residuals = self.residuals
+        dtype = scan_dtype("cpu")
+        if residuals is None:
+            raise ValueError(f"{self.path}: no residual codes (residuals/); build them with build_residuals")
+        lengths = np.diff(self.token_offsets)[docs]
+        out = np.zeros(len(docs))
+        l2 = self.similarity == "l2"
+        if l2 and residuals.sq_norms is None:
+            raise ValueError(f"{residuals.path}: no norms.f16 for an L2 teacher (remove the folder to build it again)")
+        qt = q.float().T.contiguous().to(dtype)
+        table = (q.float() @ self.centroids.T).T.contiguous() if l2 else s.float().T.contiguous()  # q_i . mu_c
+        q_sq = (q.float() * q.float()).sum(-1)[None, :]
+        w = weights.double() if weights is not None else torch.ones(s.shape[0], dtype=torch.float64)
+        has = np.flatnonzero(lengths > 0)
+        for lo in range(0, len(has), FULL_CHUNK):
+            part = has[lo:lo + FULL_CHUNK]
+            will_need(residuals.rows, self.token_offsets, docs[part])
+            rows = token_rows(self.token_offsets, docs[part])
+            codes = torch.from_numpy(self.codes[rows].astype(np.int64))
+            approx = table.index_select(0, codes).add_((residuals.decode_rows(rows, dtype) @ qt).float())
+            if l2:  # 2 (q_i . mu_c + q_i . r_hat) - ||q_i||^2 - ||t||^2
+                t_sq = torch.from_numpy(residuals.sq_norms[rows].astype(np.float32))
+                approx.mul_(2).sub_(q_sq).sub_(t_sq[:, None])
+            best = torch.segment_reduce(approx, "max", lengths=torch.from_numpy(lengths[part]), axis=0)
+            out[part] = (best.double() * w).sum(1).numpy()
+        return out
+
+    @property
+    def residuals(self):
+        """The residual codes (``residuals/``), None where they were not built."""
+        from .residuals import Residuals
+
+        if self._residuals is None and Residuals.exists(self.path):
+            self._residuals = Residuals(self.path / "residuals", int(self.meta["tokens"]), int(self.meta["dim"]))
+        return self._residuals
 
     def _pruned(self, s: torch.Tensor, weights: Optional[torch.Tensor], settings: Approximate) -> np.ndarray:
         """Indices of the ``ndocs`` documents of highest A(d) (module doc), ascending."""
@@ -214,14 +279,36 @@ class CentroidIndex:
             hit = hit[np.lexsort((hit, -a[hit]))][:settings.ndocs]
         return np.sort(hit)
 
-    def nearest_tokens(self, vectors: torch.Tensor, k: int, token_vectors: np.ndarray, cells: int) -> torch.Tensor:
+    def nearest_tokens(self, vectors: torch.Tensor, k: int, token_vectors: np.ndarray, cells: int,
+                       codes: bool = False) -> torch.Tensor:
         """(c, k) rows of the token vectors of largest inner product with each vector, among the tokens of its
-        ``cells`` best lists (exact scores, read from disk); -1 where fewer than k tokens were probed."""
+        ``cells`` best lists (exact scores, read from disk; with ``codes``, scores from the residual codes in
+        list order, mu_c . v + r_hat . v, each probed list one contiguous read); -1 where fewer than k tokens
+        were probed."""
         from .token_index import will_need_rows
 
         s = vectors.float() @ self.centroids.T
         probe = s.topk(min(cells, s.shape[1]), dim=1).indices
         out = torch.full((vectors.shape[0], k), -1, dtype=torch.int64)
+        if codes:
+            residuals = self.residuals
+            if residuals is None:
+                raise ValueError(f"{self.path}: no residual codes (residuals/); build them with build_residuals")
+            ranges = sorted({(int(self.offsets[c]), int(self.offsets[c + 1])) for c in probe.flatten().tolist()})
+            will_need_rows(residuals.lists, np.array([lo for lo, _ in ranges], dtype=np.int64),
+                           np.array([hi for _, hi in ranges], dtype=np.int64))
+            for i in range(vectors.shape[0]):
+                cs = [int(c) for c in probe[i]]
+                spans = [(int(self.offsets[c]), int(self.offsets[c + 1])) for c in cs]
+                if not sum(hi - lo for lo, hi in spans):
+                    continue
+                decoded = torch.cat([residuals.decode_listed(lo, hi) for lo, hi in spans])
+                base = torch.repeat_interleave(s[i, probe[i]], torch.tensor([hi - lo for lo, hi in spans]))
+                scores = decoded @ vectors[i].float() + base
+                pick = scores.topk(min(k, len(scores))).indices.numpy()
+                rows = np.concatenate([self._list(c, self.tokens) for c in cs])
+                out[i, :len(pick)] = torch.from_numpy(rows[pick])
+            return out
         probed = [np.sort(np.concatenate([self._list(int(c), self.tokens) for c in probe[i]])) for i in range(vectors.shape[0])]
         every = np.unique(np.concatenate(probed)) if probed else np.zeros(0, dtype=np.int64)
         will_need_rows(token_vectors, every, every + 1)  # every vector's probed rows are read in parallel

@@ -142,18 +142,19 @@ def choose_expansion(index, tokenizer, centroids: torch.Tensor, nearest: torch.T
 
 
 def colbert_prf(index, tokenizer, feedback: Sequence[int], config: PRFConfig, special_ids: set,
-                cells: Optional[int] = None) -> Expansion:
+                cells: Optional[int] = None, codes: bool = False) -> Expansion:
     """Expansion vectors and weights for one query from its feedback documents (indices in ``index``)."""
-    return colbert_prf_many(index, tokenizer, [feedback], config, special_ids, cells)[0]
+    return colbert_prf_many(index, tokenizer, [feedback], config, special_ids, cells, codes)[0]
 
 
 def colbert_prf_many(index, tokenizer, feedbacks: Sequence[Sequence[int]], config: PRFConfig,
-                     special_ids: set, cells: Optional[int] = None) -> List[Expansion]:
+                     special_ids: set, cells: Optional[int] = None, codes: bool = False) -> List[Expansion]:
     """:func:`colbert_prf` of several queries, their centroids' nearest tokens looked up together
     (:meth:`~pyserini_ckd.teacher.token_index.TokenIndex.nearest_tokens_many`: one pass over the tokens in
-    memory; streamed, in each centroid's ``cells`` best lists, default ``Approximate.prf_cells``)."""
+    memory; streamed, in each centroid's ``cells`` best lists, default ``Approximate.prf_cells``, ranked from
+    the residual codes with ``codes``)."""
     centroids = [feedback_centroids(index, fb, config) for fb in feedbacks]
-    found = iter(index.nearest_tokens_many([c for c in centroids if c is not None], config.nearest, cells))
+    found = iter(index.nearest_tokens_many([c for c in centroids if c is not None], config.nearest, cells, codes))
     empty = Expansion.empty(index.tokens.shape[1])
     return [empty if c is None else choose_expansion(index, tokenizer, c, next(found), config, special_ids)
             for c in centroids]

@@ -97,13 +97,18 @@ def map_vectors(path: Path, rows: int, dim: int) -> np.ndarray:
     (``MADV_RANDOM``): what reads through the map are candidates' documents and PRF's probed tokens, scattered
     rows of a few KB, and the default readahead (128 KB or more a fault) would read and cache many times what
     is used, which under a memory cap evicts it again (streamed scans read through :meth:`TokenIndex.read_rows`)."""
-    if rows * dim == 0:
-        return np.zeros((rows, dim), dtype=np.float16)
+    return map_rows(path, rows, dim, np.float16)
+
+
+def map_rows(path: Path, rows: int, width: int, dtype) -> np.ndarray:
+    """:func:`map_vectors` of any fixed-width rows (the residual codes too)."""
+    if rows * width == 0:
+        return np.zeros((rows, width), dtype=dtype)
     with open(path, "rb") as f:
         mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     if hasattr(mmap, "MADV_RANDOM"):
         mapped.madvise(mmap.MADV_RANDOM)
-    return np.frombuffer(mapped, dtype=np.float16, count=rows * dim).reshape(rows, dim)
+    return np.frombuffer(mapped, dtype=dtype, count=rows * width).reshape(rows, width)
 
 
 def _mapping(array: np.ndarray) -> Optional[mmap.mmap]:
@@ -362,8 +367,10 @@ class TokenIndex:
         if not queries:
             return []
         if approximate is not None:
-            return [self.rescore(q, self.centroid_index().candidates(q, w, approximate), k, w)
-                    for q, w in zip(queries, weights)]
+            ivf = self.centroid_index()
+            if approximate.ndecompress is not None:
+                self.residual_codes(approximate.residual_bits)
+            return [self.rescore(q, ivf.candidates(q, w, approximate), k, w) for q, w in zip(queries, weights)]
         k = min(k, self.num_docs)
         if self.streamed:
             out = []
@@ -478,16 +485,34 @@ class TokenIndex:
                 self._centroids = build_centroid_index(self)
         return self._centroids
 
-    def nearest_tokens(self, vectors: torch.Tensor, k: int = 10, cells: Optional[int] = None) -> torch.Tensor:
+    def residual_codes(self, bits: Optional[int] = None):
+        """The residual codes of ``INDEX/ivf/residuals/`` (:mod:`~pyserini_ckd.teacher.residuals`), built with
+        ``bits`` a dimension (default ``Approximate.residual_bits``) where missing, the centres too; a ValueError
+        where they were built with other bits than ``bits``."""
+        from .residuals import build_residuals
+
+        ivf = self.centroid_index()
+        if ivf.residuals is None:
+            return build_residuals(self, ivf, bits or Approximate().residual_bits)
+        if bits is not None and ivf.residuals.codec.nbits != bits:
+            raise ValueError(f"{ivf.path / 'residuals'}: built with {ivf.residuals.codec.nbits} bits a dimension, "
+                             f"{bits} asked (remove the folder to build it again)")
+        return ivf.residuals
+
+    def nearest_tokens(self, vectors: torch.Tensor, k: int = 10, cells: Optional[int] = None,
+                       codes: bool = False) -> torch.Tensor:
         """Indices (c, k) of each vector's k nearest stored token vectors (by inner product): exact in memory,
         among the tokens of the ``cells`` best centres' lists (default ``Approximate.prf_cells``) where ``ivf/``
-        is built and the index is streamed (-1 where fewer were probed), else :meth:`nearest_tokens_exact`."""
+        is built and the index is streamed (-1 where fewer were probed; with ``codes`` ranked from their residual
+        codes, :meth:`CentroidIndex.nearest_tokens`), else :meth:`nearest_tokens_exact`."""
         k = min(k, self.tokens.shape[0])
         if not self.streamed:
             return self.nearest_tokens_many([vectors], k)[0]
         ivf = self.centroid_index(build=False)
         if ivf is not None:
-            return ivf.nearest_tokens(vectors, k, self.tokens, cells or Approximate().prf_cells)
+            if codes and ivf.residuals is None:
+                self.residual_codes()
+            return ivf.nearest_tokens(vectors, k, self.tokens, cells or Approximate().prf_cells, codes)
         return self.nearest_tokens_exact(vectors, k)
 
     def nearest_tokens_exact(self, vectors: torch.Tensor, k: int = 10) -> torch.Tensor:
@@ -506,14 +531,14 @@ class TokenIndex:
         return best_i
 
     def nearest_tokens_many(self, vectors: Sequence[torch.Tensor], k: int = 10,
-                            cells: Optional[int] = None) -> List[torch.Tensor]:
+                            cells: Optional[int] = None, codes: bool = False) -> List[torch.Tensor]:
         """:meth:`nearest_tokens` of several sets of vectors (PRF's centroids of several queries). In memory, one
         pass multiplies every vector with all tokens in :func:`scan_dtype` and keeps each run of
         :data:`NEAR_BLOCK` rows' best score; a token of a vector's exact top k lies in a run whose best is at
         least b_k - 2 E (b_k the k-th best run, E = |c| max|t| e the error bound, e = :func:`product_error`),
         and only those runs' tokens are scored exactly (float32). Streamed: one set at a time."""
         if self.streamed:
-            return [self.nearest_tokens(v, k, cells) for v in vectors]
+            return [self.nearest_tokens(v, k, cells, codes) for v in vectors]
         total = self.tokens.shape[0]
         k = min(k, total)
         if k == 0:

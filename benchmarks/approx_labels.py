@@ -1,6 +1,7 @@
 """Labels from the approximate first stage against the exact one, on a real teacher and collection.
 
-    python benchmarks/approx_labels.py --workdir W [--profile quick] [--labeler collective] [--ncells 32] [--ndocs N] [--nexact N]
+    python benchmarks/approx_labels.py --workdir W [--profile quick] [--labeler collective] [--ncells 32] [--ndocs N] [--nexact N] \
+        [--ndecompress N [--residual-bits 2]] [--streamed [--prf-codes] [--prf-cells 2]]
 
 Uses the pipeline's workdir W (its teacher, token index and negatives; built first where missing, as the
 pipeline would) and writes the labeler's labels twice under ``W/approx-labels/``: with the teacher's exact
@@ -9,7 +10,10 @@ documents; the centres and lists are built once into the token index's ``ivf/``)
 labelled queries: the share of candidates that differ (|exact \\ approximate| / |exact| a query, then the
 mean), how many queries have any difference, the largest difference of a shared candidate's score, and
 the nDCG@10 of each path's teacher ranking on the held-out train queries (the pipeline's dev slice, which
-no model trains on), with a paired t-test. Writes ``W/approx-labels/approx_labels.json``.
+no model trains on), with a paired t-test. ``--ndecompress`` adds PLAID's decompression stage from residual codes
+(built once into ``ivf/residuals/``). ``--streamed`` runs the approximate path as past the in-memory size (2 M
+token vectors): PRF's nearest tokens then come from each centroid's ``--prf-cells`` best lists, ranked from the
+codes with ``--prf-codes`` (the exact path stays in memory). Writes ``W/approx-labels/approx_labels.json``.
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ def main(argv=None) -> dict:
     p.add_argument("--ncells", type=int, default=Approximate.ncells)
     p.add_argument("--ndocs", type=int, help="default: sized to the collection")
     p.add_argument("--nexact", type=int, help="default: sized to ndocs")
+    p.add_argument("--ndecompress", type=int, help="documents ranked from residual codes (default: no such stage)")
+    p.add_argument("--residual-bits", type=int, default=Approximate.residual_bits)
+    p.add_argument("--streamed", action="store_true", help="the approximate path as a streamed index: PRF through the lists")
+    p.add_argument("--prf-codes", action="store_true", help="streamed PRF's probed lists ranked from residual codes")
+    p.add_argument("--prf-cells", type=int, default=Approximate.prf_cells)
     p.set_defaults(transfer=[])
     args = p.parse_args(argv)
     config = config_from_args(args)
@@ -51,11 +60,24 @@ def main(argv=None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     base = exp.label_job(args.labeler, exp.li_teacher_dir, out_dir / "exact.jsonl")
     rows, seconds = {}, {}
+    load = TokenIndex.load.__func__
+
+    def streamed_load(cls, path):
+        index = load(cls, path)
+        index.in_memory_tokens = 0
+        return index
+
     for mode in ("exact", "approximate"):
         job = dataclasses.replace(base, output=out_dir / f"{mode}.jsonl", run=out_dir / f"{mode}.trec", first_stage=mode,
-                                  ncells=args.ncells, ndocs=args.ndocs, nexact=args.nexact)
+                                  ncells=args.ncells, ndocs=args.ndocs, nexact=args.nexact, ndecompress=args.ndecompress,
+                                  residual_bits=args.residual_bits, prf_codes=args.prf_codes, prf_cells=args.prf_cells)
+        if mode == "approximate" and args.streamed:  # as past 2 M token vectors
+            TokenIndex.load = classmethod(streamed_load)
         started = time.perf_counter()
-        run_label(job)
+        try:
+            run_label(job)
+        finally:
+            TokenIndex.load = classmethod(load)
         seconds[mode] = round(time.perf_counter() - started, 1)
         rows[mode] = {r["qid"]: r for r in map(json.loads, job.output.read_text().splitlines())}
     differ, max_diff, changed = [], 0.0, 0
@@ -75,6 +97,8 @@ def main(argv=None) -> dict:
         "labeler": args.labeler, "queries": len(rows["exact"]), "dev_queries": len(dev),
         "token_vectors": ivf["tokens"], "centroids": ivf["centroids"], "ivf_seconds": ivf["seconds"],
         **{k: getattr(sized, k) for k in ("ncells", "ndocs", "nexact")},
+        "ndecompress": args.ndecompress, "residual_bits": args.residual_bits if args.ndecompress or args.prf_codes else None,
+        "streamed": args.streamed, "prf_cells": args.prf_cells if args.streamed else None, "prf_codes": args.prf_codes,
         "candidates_differing": round(sum(differ) / len(differ), 4), "queries_with_a_difference": changed,
         "max_shared_score_difference": max_diff,
         "dev_nDCG@10": {mode: round(e.aggregates["nDCG@10"], 4) for mode, e in evaluations.items()},

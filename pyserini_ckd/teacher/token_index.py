@@ -28,8 +28,10 @@ Past a size the first stage is approximate (:mod:`~pyserini_ckd.teacher.centroid
 ``INDEX/ivf/`` holds k-means centres of the token vectors and, per centre, the rows and documents of its
 tokens; a query probes each vector's best centres, scores documents by centroid interaction, and scores
 only the best ``nexact`` of them exactly, reading their vectors from disk (``ndocs`` and ``nexact`` grow with
-the collection: :meth:`~pyserini_ckd.teacher.centroid_index.Approximate.sized`). PRF's nearest tokens look in the
-same lists. :func:`first_stage` picks it: ``auto`` is exact up to :data:`APPROX_FROM_TOKENS` token
+the collection: :meth:`~pyserini_ckd.teacher.centroid_index.Approximate.sized`). With ``ndecompress``, residual
+codes of the tokens (``INDEX/ivf/residuals/``, :mod:`~pyserini_ckd.teacher.residuals`) rank the survivors of the
+centroid interaction first, so fewer are read from disk. PRF's nearest tokens look in the same lists (ranked
+from their vectors, or with ``prf_codes`` from the codes). :func:`first_stage` picks it: ``auto`` is exact up to :data:`APPROX_FROM_TOKENS` token
 vectors (where the exact scan is in memory and fast) and approximate beyond.
 
 Building streams the corpus: vectors and vocabulary ids go to disk as each batch is encoded

@@ -191,29 +191,38 @@ def test_approximate_teacher_search_over_every_centre_and_document_equals_exact(
     assert [[c["docid"] for c in r["candidates"]] for r in ann] == [[c["docid"] for c in r["candidates"]] for r in exact]
 
 
-def test_streamed_prf_looks_up_the_lists_asked_for(setup, tmp_path, monkeypatch):
-    """Streamed, PRF's nearest tokens come from each centroid's --prf-cells best lists; probing every list
-    gives the in-memory (exact) labels and expansions."""
+def _streamed_recording_lookups(monkeypatch) -> list:
+    """Every token index loads streamed (as past 2 M token vectors); returns the list into which each PRF look-up
+    through the lists records its (cells, codes)."""
     from pyserini_ckd.teacher.centroid_index import CentroidIndex
     from pyserini_ckd.teacher.token_index import TokenIndex
 
-    root, data, neg, li = setup
-    exact, _ = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
-    asked, real = [], CentroidIndex.nearest_tokens
-    monkeypatch.setattr(CentroidIndex, "nearest_tokens",
-                        lambda self, v, k, tokens, cells, codes=False: asked.append(cells) or real(self, v, k, tokens, cells, codes))
-    load = TokenIndex.load.__func__
+    asked, real, load = [], CentroidIndex.nearest_tokens, TokenIndex.load.__func__
+
+    def recorded(self, vectors, k, tokens, cells, codes=False):
+        asked.append((cells, codes))
+        return real(self, vectors, k, tokens, cells, codes)
 
     def streamed_load(cls, path):
         index = load(cls, path)
-        index.in_memory_tokens = 0  # streamed, as past 2 M token vectors
+        index.in_memory_tokens = 0
         return index
 
+    monkeypatch.setattr(CentroidIndex, "nearest_tokens", recorded)
     monkeypatch.setattr(TokenIndex, "load", classmethod(streamed_load))
+    return asked
+
+
+def test_streamed_prf_looks_up_the_lists_asked_for(setup, tmp_path, monkeypatch):
+    """Streamed, PRF's nearest tokens come from each centroid's --prf-cells best lists; probing every list
+    gives the in-memory (exact) labels and expansions."""
+    root, data, neg, li = setup
+    exact, _ = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
+    asked = _streamed_recording_lookups(monkeypatch)
     streamed, _ = _label(setup, "collective", tmp_path / "streamed.jsonl", [
         "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate",
         "--ncells", "100000", "--ndocs", "100000", "--nexact", "100000", "--prf-cells", "100000"])
-    assert asked and set(asked) == {100000}
+    assert asked and {cells for cells, _ in asked} == {100000}
     assert [(r["qid"], [c["docid"] for c in r["candidates"]], r["expansion"]) for r in streamed] == \
         [(r["qid"], [c["docid"] for c in r["candidates"]], r["expansion"]) for r in exact]
 
@@ -222,28 +231,16 @@ def test_streamed_labels_through_residual_codes(setup, tmp_path, monkeypatch):
     """--ndecompress and --prf-codes: the residual codes are built once with --residual-bits (index seconds), the
     decompression stage and PRF's look-up go through them; keeping every document and probing every list at 8
     bits, the candidates of the first ranking and most expansions are the exact ones."""
-    from pyserini_ckd.teacher.centroid_index import CentroidIndex
     from pyserini_ckd.teacher.residuals import Residuals
-    from pyserini_ckd.teacher.token_index import TokenIndex
 
     root, data, neg, li = setup
     exact, _ = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
-    asked, real = [], CentroidIndex.nearest_tokens
-    monkeypatch.setattr(CentroidIndex, "nearest_tokens",
-                        lambda self, v, k, tokens, cells, codes=False: asked.append(codes) or real(self, v, k, tokens, cells, codes))
-    load = TokenIndex.load.__func__
-
-    def streamed_load(cls, path):
-        index = load(cls, path)
-        index.in_memory_tokens = 0
-        return index
-
-    monkeypatch.setattr(TokenIndex, "load", classmethod(streamed_load))
+    asked = _streamed_recording_lookups(monkeypatch)
     coded, _ = _label(setup, "collective", tmp_path / "coded.jsonl", [
         "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate", "--ncells", "100000",
         "--ndocs", "100000", "--nexact", "100000", "--ndecompress", "100000", "--prf-cells", "100000",
         "--prf-codes", "--residual-bits", "8"])
-    assert asked and set(asked) == {True}
+    assert asked and {codes for _, codes in asked} == {True}
     assert Residuals.exists(tmp_path / "idx" / "ivf")
     assert json.loads((tmp_path / "idx" / "ivf" / "residuals" / "codec.json").read_text())["nbits"] == 8
     assert [r["qid"] for r in coded] == [r["qid"] for r in exact]

@@ -35,17 +35,18 @@ def test_codes_decode_to_their_buckets_weights(nbits):
 
 
 @pytest.mark.parametrize("nbits,similarity", [(2, "cosine"), (8, "cosine"), (2, "l2")])
-def test_decompressed_maxsim_is_within_the_codes_error(tmp_path, nbits, similarity):
+def test_decompressed_maxsim_is_within_the_codes_error(tmp_path, monkeypatch, nbits, similarity):
     """D(d) differs from the exact MaxSim by at most sum_i |w_i| |q_i| e (inner product; twice that for L2, whose
     ||t||^2 is stored), e = max_t ||r(t) - r_hat(t)|| (plus float16 rounding of the norms); the codes in list
-    order are those in row order."""
+    order (placed in several rounds, each of several chunks) are those in row order."""
     from pyserini_ckd.teacher.centroid_index import build_centroid_index
     from pyserini_ckd.teacher.residuals import build_residuals
     from pyserini_ckd.teacher.token_index import product_error, scan_dtype
 
     idx = _synthetic_index(tmp_path / "ix", [3, 0, 7, 1, 12, 5] * 20, similarity=similarity)
     ivf = build_centroid_index(idx, centroids=8)
-    res = build_residuals(idx, ivf, nbits)
+    monkeypatch.setattr("pyserini_ckd.teacher.residuals.PLACE_ROWS", 100)  # the list order placed several times
+    res = build_residuals(idx, ivf, nbits, chunk=64)
     assert ivf.residuals is not None and res.meta["nbits"] == nbits
     tokens = idx.read_rows(0, idx.tokens.shape[0])
     codes = np.asarray(ivf.codes).astype(np.int64)

@@ -56,6 +56,7 @@ from ..atomic import atomic_output
 
 NBITS = (1, 2, 4, 8)
 SAMPLE_ROWS = 1 << 16  # residuals whose values give the cutoffs and weights (8 M values at 128 dimensions)
+PLACE_ROWS = 1 << 22  # rows whose codes are placed in list order at once (128 MB at 32 bytes a row)
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,8 @@ class Residuals:
 
 def build_residuals(index, ivf, nbits: int = 2, seed: int = 0, chunk: int = 1 << 18) -> Residuals:
     """Write ``INDEX/ivf/residuals/`` for a token index and its centroid index (module doc): the codec from
-    the residuals of a seeded sample of windows of 256 rows, then the row-order codes chunk by chunk from the
-    vectors, then the list-order codes by gathering rows in list order."""
+    the residuals of a seeded sample of windows of 256 rows, then one pass over the vectors, chunk by chunk,
+    writing the row-order codes and placing the list-order ones (:data:`PLACE_ROWS` rows at a time)."""
     started = time.perf_counter()
     total, dim = index.tokens.shape
     l2 = index.similarity == "l2"
@@ -170,22 +171,36 @@ def build_residuals(index, ivf, nbits: int = 2, seed: int = 0, chunk: int = 1 <<
     width = codec.width(dim)
     with atomic_output(ivf.path / "residuals", directory=True) as tmp:
         rows = np.memmap(tmp / "rows.u8", dtype=np.uint8, mode="w+", shape=(max(total, 1), width))
+        lists = np.memmap(tmp / "lists.u8", dtype=np.uint8, mode="w+", shape=(max(total, 1), width))
         norms = np.memmap(tmp / "norms.f16", dtype=np.float16, mode="w+", shape=(max(total, 1),)) if l2 else None
+        # a list holds its centre's rows in row order (build_centroid_index), so the codes of rows taken in row
+        # order go to the end of their centre's list so far: gathered PLACE_ROWS at a time, each centre's share
+        # is one contiguous run of the list file (no random reads of the row-order file, few rewrites of a page)
+        cursor = ivf.offsets[:-1].copy()
+        held: list = []
+
+        def place() -> None:
+            centres = np.concatenate([c for c, _ in held])
+            order = np.argsort(centres, kind="stable")
+            sorted_c = centres[order]
+            first = np.searchsorted(sorted_c, sorted_c, side="left")
+            lists[cursor[sorted_c] + (np.arange(len(order)) - first)] = np.concatenate([e for _, e in held])[order]
+            cursor[:] += np.bincount(centres, minlength=len(cursor))
+            held.clear()
+
         for lo in range(0, total, chunk):
             vectors = index.read_rows(lo, lo + chunk)
-            rows[lo:lo + len(vectors)] = codec.encode(vectors - means[np.asarray(ivf.codes[lo:lo + len(vectors)], dtype=np.int64)])
+            centres = np.asarray(ivf.codes[lo:lo + len(vectors)], dtype=np.int64)
+            encoded = codec.encode(vectors - means[centres])
+            rows[lo:lo + len(vectors)] = encoded
+            held.append((centres, encoded))
+            if sum(len(c) for c, _ in held) >= PLACE_ROWS or lo + chunk >= total:
+                place()
             if norms is not None:
                 norms[lo:lo + len(vectors)] = (vectors.astype(np.float64) ** 2).sum(1)
-        rows.flush()
-        if norms is not None:
-            norms.flush()
-            del norms
-        lists = np.memmap(tmp / "lists.u8", dtype=np.uint8, mode="w+", shape=(max(total, 1), width))
-        for lo in range(0, total, chunk):
-            order = np.asarray(ivf.tokens[lo:lo + chunk], dtype=np.int64)
-            lists[lo:lo + len(order)] = rows[order]
-        lists.flush()
-        del rows, lists
+        for out in (rows, lists) + ((norms,) if norms is not None else ()):
+            out.flush()
+        del rows, lists, norms
         (tmp / "codec.json").write_text(json.dumps({
             **codec.to_json(), "tokens": int(total), "dim": int(dim), "sample_rows": int(sum(len(s) for s in sample)),
             "seed": seed, "seconds": round(time.perf_counter() - started, 1)}, indent=1))

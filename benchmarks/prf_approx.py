@@ -11,8 +11,9 @@ exactly (in memory) and through the lists with each ``--cells``. Reports per ``-
 nearest tokens, the share of expansion token ids that are the exact expansion's, the share of queries whose
 expansion is identical, the seconds a query of the look-up (page cache warm), and the nDCG@10 of the expanded
 query's exact ranking next to the exact-PRF one (paired t-test). With ``--codes`` each ``--cells`` value is
-measured a second time with the probed tokens ranked from their residual codes in list order (``ivf/residuals/``,
-built where missing with ``--residual-bits``; ``cells`` keys ``N+codes``). Builds ``ivf/`` where missing. Prints JSON.
+measured again with the probed tokens ranked from their residual codes in list order (``ivf/residuals/``,
+built where missing with ``--residual-bits``), the best ``--rescore`` R x 10 re-scored exactly (0: none; keys
+``N+codes+rescoreR``). Builds ``ivf/`` where missing. Prints JSON.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def main(argv=None) -> dict:
     p.add_argument("--split", default="train")
     p.add_argument("--cells", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--codes", action="store_true", help="also rank the probed tokens from their residual codes")
+    p.add_argument("--rescore", type=int, nargs="+", default=None,
+                   help="with --codes: the best R x 10 by their codes re-scored exactly (0: none; default PRF_RESCORE)")
     p.add_argument("--residual-bits", type=int, default=2)
     args = p.parse_args(argv)
 
@@ -85,7 +88,14 @@ def main(argv=None) -> dict:
     result = {"index": str(args.index), "queries": len(qids), "centroids_per_query": config.fb_clusters,
               "centres": ivf.meta["centroids"],
               "exact_nDCG@10": round(sum(exact_per_query.values()) / len(exact_per_query), 4), "cells": {}}
-    for cells, codes in [(c, f) for c in args.cells for f in ((False, True) if args.codes else (False,))]:
+    import pyserini_ckd.teacher.centroid_index as centroid_index
+
+    rescores = args.rescore if args.rescore is not None else [centroid_index.PRF_RESCORE]
+    variants = [(c, None) for c in args.cells] + ([(c, r) for c in args.cells for r in rescores] if args.codes else [])
+    for cells, rescore in variants:
+        codes = rescore is not None
+        if codes:
+            centroid_index.PRF_RESCORE = rescore
         start = time.perf_counter()
         near = [ivf.nearest_tokens(c, k, idx.tokens, cells, codes=codes) for c in centroids]
         seconds = (time.perf_counter() - start) / len(qids)
@@ -93,7 +103,7 @@ def main(argv=None) -> dict:
         found = expansions(near)
         ids = [(set(f.token_ids), set(e.token_ids)) for f, e in zip(found, exact_exp)]
         approx_per_query = per_query(ranking(found))
-        result["cells"][f"{cells}+codes" if codes else str(cells)] = {
+        result["cells"][f"{cells}+codes+rescore{rescore}" if codes else str(cells)] = {
             "recall@10": round(hits / sum(e.numel() for e in exact_near), 4),
             "expansion_ids_shared": round(sum(len(a & b) for a, b in ids) / max(1, sum(len(b) for _, b in ids)), 4),
             "queries_same_expansion": round(sum(a == b for a, b in ids) / len(ids), 4),

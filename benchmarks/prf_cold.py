@@ -8,8 +8,9 @@ nearest tokens in their ``--cells`` best lists (default 2; :meth:`TokenIndex.nea
 dropping the page cache (needs root; otherwise the "cold" figures are as warm as the cache is), then again
 warm; each ``--cells`` value from a dropped cache. ``--no-advice`` reads the probed rows without
 ``MADV_WILLNEED`` (each page faults on its own through the ``MADV_RANDOM`` map). ``--codes`` measures each
-``--cells`` value a second time with the probed tokens ranked from their residual codes in list order
-(``ivf/residuals/``, which must exist: ``label_scale.py --ndecompress`` builds them; keys ``N+codes``). ``--recall`` also finds the
+``--cells`` value again with the probed tokens ranked from their residual codes in list order
+(``ivf/residuals/``, which must exist: ``label_scale.py --ndecompress`` builds them), the best ``--rescore``
+R x 10 re-scored exactly (0: none; default ``PRF_RESCORE``; keys ``N+codes+rescoreR``). ``--recall`` also finds the
 exact 10 nearest tokens of every centroid (a scan of the whole file, :meth:`TokenIndex.nearest_tokens_exact`)
 and reports the share each ``--cells`` found. Prints one JSON line: per ``--cells`` value the cold and warm
 seconds a query (and the recall).
@@ -38,6 +39,8 @@ def main(argv=None) -> dict:
     p.add_argument("--cells", type=int, nargs="+", default=[2], help="lists each centroid probes")
     p.add_argument("--recall", action="store_true", help="also the share of the exact nearest tokens found")
     p.add_argument("--codes", action="store_true", help="also rank the probed tokens from their residual codes")
+    p.add_argument("--rescore", type=int, nargs="+", default=None,
+                   help="with --codes: the best R x 10 by their codes re-scored exactly (0: none; default PRF_RESCORE)")
     args = p.parse_args(argv)
     if args.no_advice:
         token_index.will_need_rows = lambda *a, **k: 0
@@ -59,8 +62,15 @@ def main(argv=None) -> dict:
     k = PRFConfig().nearest
     found = {}
     del idx  # each --cells value maps the file afresh: the page cache keeps what a live mapping holds
-    variants = [(c, f) for c in args.cells for f in ((False, True) if args.codes else (False,))]
-    for cells, codes in variants:
+    import pyserini_ckd.teacher.centroid_index as centroid_index
+
+    rescores = args.rescore if args.rescore is not None else [centroid_index.PRF_RESCORE]
+    variants = [(c, None) for c in args.cells] + ([(c, r) for c in args.cells for r in rescores] if args.codes else [])
+    key = lambda cells, rescore: str(cells) if rescore is None else f"{cells}+codes+rescore{rescore}"  # noqa: E731
+    for cells, rescore in variants:
+        codes = rescore is not None
+        if codes:
+            centroid_index.PRF_RESCORE = rescore
         gc.collect()
         idx = load(args.index)
         dropped = drop_page_cache()
@@ -72,19 +82,19 @@ def main(argv=None) -> dict:
                 start = time.perf_counter()
                 got.append(idx.nearest_tokens(c, k, cells, codes))
                 times.append(time.perf_counter() - start)
-            found[(cells, codes)] = got
+            found[(cells, rescore)] = got
             entry[f"seconds_{name}"] = [round(t, 2) for t in times]
             entry[f"mean_seconds_{name}"] = round(float(np.mean(times)), 2)
-        result["cells"][f"{cells}+codes" if codes else str(cells)] = entry
+        result["cells"][key(cells, rescore)] = entry
         del idx
     if args.recall:
         import torch  # one scan of the whole file for every set's centroids
 
         exact = load(args.index).nearest_tokens_exact(torch.cat(sets), k).split([len(c) for c in sets])
-        for cells, codes in variants:
-            hits = sum(len(set(f.tolist()) & set(e.tolist())) for got, ex in zip(found[(cells, codes)], exact)
+        for cells, rescore in variants:
+            hits = sum(len(set(f.tolist()) & set(e.tolist())) for got, ex in zip(found[(cells, rescore)], exact)
                        for f, e in zip(got, ex))
-            result["cells"][f"{cells}+codes" if codes else str(cells)][f"recall@{k}"] = round(hits / sum(e.numel() for e in exact), 4)
+            result["cells"][key(cells, rescore)][f"recall@{k}"] = round(hits / sum(e.numel() for e in exact), 4)
     print(json.dumps(result))
     return result
 

@@ -68,10 +68,10 @@ def test_decompressed_maxsim_is_within_the_codes_error(tmp_path, monkeypatch, nb
         assert np.median(np.abs(approx - exact)) < 0.01 * np.abs(exact).max()
 
 
-def test_search_through_residual_codes(tmp_path):
+def test_search_through_residual_codes(tmp_path, monkeypatch):
     """With ndecompress the codes are built on first use; the full interaction keeps ndecompress documents and the
     codes pick the nexact scored exactly; PRF's nearest tokens ranked from the list-order codes (8 bits) are the
-    exact ones among the probed lists."""
+    exact ones among the probed lists, and re-scoring the codes' best exactly finds at least as many of them."""
     from pyserini_ckd.teacher.centroid_index import Approximate, CentroidIndex, build_centroid_index
 
     idx = _synthetic_index(tmp_path / "ix", [20] * 400, dim=32, similarity="l2")
@@ -92,7 +92,14 @@ def test_search_through_residual_codes(tmp_path):
     assert ivf.residuals.meta["nbits"] == 8  # written by the first search
     vectors = torch.from_numpy(np.asarray(idx.tokens[:6], dtype=np.float32))
     exact = ivf.nearest_tokens(vectors, 5, idx.tokens, cells=3)
+    monkeypatch.setattr("pyserini_ckd.teacher.centroid_index.PRF_RESCORE", 0)  # ranked from the codes alone
     coded = ivf.nearest_tokens(vectors, 5, idx.tokens, cells=3, codes=True)
     assert coded.shape == exact.shape
     agree = np.mean([len(set(a.tolist()) & set(b.tolist())) / 5 for a, b in zip(exact, coded)])
     assert agree >= 0.9
+    # the best R k by their codes re-scored exactly: with R covering every probed token, the exact look-up
+    monkeypatch.setattr("pyserini_ckd.teacher.centroid_index.PRF_RESCORE", 10 ** 4)
+    assert torch.equal(ivf.nearest_tokens(vectors, 5, idx.tokens, cells=3, codes=True), exact)
+    monkeypatch.setattr("pyserini_ckd.teacher.centroid_index.PRF_RESCORE", 2)
+    rescored = ivf.nearest_tokens(vectors, 5, idx.tokens, cells=3, codes=True)
+    assert np.mean([len(set(a.tolist()) & set(b.tolist())) / 5 for a, b in zip(exact, rescored)]) >= agree

@@ -97,7 +97,8 @@ class LabelJob:
                                  help="bits a dimension of the residual codes (1, 2, 4 or 8)")
     prf_codes: bool = setting(False, group="candidates",
                               help="streamed index: rank the tokens of PRF's probed lists from their residual codes "
-                                   "(INDEX/ivf/residuals/, one contiguous read a list) instead of their vectors on disk")
+                                   "(INDEX/ivf/residuals/, one contiguous read a list) and read only the best 4 x k "
+                                   "from disk, instead of every probed vector")
     prf_cells: int = setting(Approximate.prf_cells, type=positive_int, group="candidates",
                              help="streamed index (past the in-memory size): centres whose lists each PRF centroid's "
                                   "nearest tokens are looked up in (in memory the look-up is exact)")

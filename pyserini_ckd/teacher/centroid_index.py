@@ -37,8 +37,8 @@ which keeps the soft matches that pruning drops, and the ``nexact`` best by F ar
 their vectors on disk (:meth:`TokenIndex.maxsim_docs`). With ``ndecompress``, the full interaction keeps
 ``ndecompress`` documents instead, and their MaxSim from residual codes (each token mu_c + r_hat) picks the
 ``nexact`` scored exactly: fewer documents read from disk for the same recall. PRF's nearest tokens look in
-the ``prf_cells`` best lists of each centroid and score those tokens exactly (or from the residual codes in
-list order: one contiguous read a list).
+the ``prf_cells`` best lists of each centroid and score those tokens exactly (or rank them from the residual
+codes in list order, one contiguous read a list, and score only the best 4k exactly).
 
 Memory: the centres (C x dim x 4 bytes: 8 MB at C = 16,384 and 128 dimensions) and the lists' offsets;
 the probed lists and the candidates' vectors are read from disk per query.
@@ -62,6 +62,7 @@ MAX_CENTROIDS = 16384  # k-means on a CPU: more centres would train for hours at
 FLAT_ASSIGN_UP_TO = 4096  # centres beyond which tokens are assigned through an HNSW graph of the centres
 ASSIGN_EF_SEARCH = 16  # HNSW assignment: 0.98 of tokens reach their nearest centre, 3.5x faster than 64
 SAMPLE_PER_CENTROID = 32
+PRF_RESCORE = 4  # PRF from residual codes: the best 4k tokens by their codes are re-scored exactly from disk
 FULL_CHUNK = 8192  # documents a full centroid interaction gathers at once (about 70 MB at 32 query vectors)
 APPROX_FROM_TOKENS = 2_000_000  # first stage "auto": approximate beyond this many token vectors (the token
 # index's in-memory limit: below it the exact scan is held in memory and fast)
@@ -114,7 +115,8 @@ class Approximate:
     interaction keeps ``ndecompress`` documents, their MaxSim from residual codes (``INDEX/ivf/residuals/``,
     :mod:`~pyserini_ckd.teacher.residuals`, built on first use with ``residual_bits`` a dimension) picks the
     ``nexact`` scored exactly from disk (PLAID's decompression stage). ``prf_codes`` ranks the tokens of PRF's
-    probed lists from the same codes in list order instead of their vectors on disk."""
+    probed lists from the same codes in list order and reads only the best :data:`PRF_RESCORE` k of them
+    from disk, instead of every probed vector."""
 
     ncells: int = 32
     ndocs: Optional[int] = None
@@ -282,34 +284,25 @@ class CentroidIndex:
     def nearest_tokens(self, vectors: torch.Tensor, k: int, token_vectors: np.ndarray, cells: int,
                        codes: bool = False) -> torch.Tensor:
         """(c, k) rows of the token vectors of largest inner product with each vector, among the tokens of its
-        ``cells`` best lists (exact scores, read from disk; with ``codes``, scores from the residual codes in
-        list order, mu_c . v + r_hat . v, each probed list one contiguous read); -1 where fewer than k tokens
-        were probed."""
+        ``cells`` best lists, scored exactly from their vectors on disk; -1 where fewer than k tokens were
+        probed. With ``codes`` the probed tokens are first ranked from their residual codes in list order
+        (mu_c . v + r_hat . v, each probed list one contiguous read) and only the best :data:`PRF_RESCORE` k of
+        them are read from disk and scored exactly (all of them ranked from the codes with PRF_RESCORE 0)."""
         from .token_index import will_need_rows
 
         s = vectors.float() @ self.centroids.T
         probe = s.topk(min(cells, s.shape[1]), dim=1).indices
         out = torch.full((vectors.shape[0], k), -1, dtype=torch.int64)
         if codes:
-            residuals = self.residuals
-            if residuals is None:
-                raise ValueError(f"{self.path}: no residual codes (residuals/); build them with build_residuals")
-            ranges = sorted({(int(self.offsets[c]), int(self.offsets[c + 1])) for c in probe.flatten().tolist()})
-            will_need_rows(residuals.lists, np.array([lo for lo, _ in ranges], dtype=np.int64),
-                           np.array([hi for _, hi in ranges], dtype=np.int64))
-            for i in range(vectors.shape[0]):
-                cs = [int(c) for c in probe[i]]
-                spans = [(int(self.offsets[c]), int(self.offsets[c + 1])) for c in cs]
-                if not sum(hi - lo for lo, hi in spans):
-                    continue
-                decoded = torch.cat([residuals.decode_listed(lo, hi) for lo, hi in spans])
-                base = torch.repeat_interleave(s[i, probe[i]], torch.tensor([hi - lo for lo, hi in spans]))
-                scores = decoded @ vectors[i].float() + base
-                pick = scores.topk(min(k, len(scores))).indices.numpy()
-                rows = np.concatenate([self._list(c, self.tokens) for c in cs])
-                out[i, :len(pick)] = torch.from_numpy(rows[pick])
-            return out
-        probed = [np.sort(np.concatenate([self._list(int(c), self.tokens) for c in probe[i]])) for i in range(vectors.shape[0])]
+            probed = self._coded_nearest(vectors, s, probe, PRF_RESCORE * k if PRF_RESCORE else k)
+            if not PRF_RESCORE:
+                for i, rows in enumerate(probed):
+                    out[i, :len(rows)] = torch.from_numpy(rows)
+                return out
+            probed = [np.sort(rows) for rows in probed]
+        else:
+            probed = [np.sort(np.concatenate([self._list(int(c), self.tokens) for c in probe[i]]))
+                      for i in range(vectors.shape[0])]
         every = np.unique(np.concatenate(probed)) if probed else np.zeros(0, dtype=np.int64)
         will_need_rows(token_vectors, every, every + 1)  # every vector's probed rows are read in parallel
         for i in range(vectors.shape[0]):
@@ -320,6 +313,30 @@ class CentroidIndex:
             pick = scores.topk(min(k, len(rows))).indices.numpy()
             out[i, :len(pick)] = torch.from_numpy(rows[pick])
         return out
+
+    def _coded_nearest(self, vectors: torch.Tensor, s: torch.Tensor, probe: torch.Tensor, keep: int) -> list:
+        """Per vector, the rows of the ``keep`` probed tokens of highest inner product estimated from their
+        residual codes (list order, every probed list's codes advised ``MADV_WILLNEED`` first), best first."""
+        from .token_index import will_need_rows
+
+        residuals = self.residuals
+        if residuals is None:
+            raise ValueError(f"{self.path}: no residual codes (residuals/); build them with build_residuals")
+        ranges = sorted({(int(self.offsets[c]), int(self.offsets[c + 1])) for c in probe.flatten().tolist()})
+        will_need_rows(residuals.lists, np.array([lo for lo, _ in ranges], dtype=np.int64),
+                       np.array([hi for _, hi in ranges], dtype=np.int64))
+        found = []
+        for i in range(vectors.shape[0]):
+            spans = [(int(self.offsets[c]), int(self.offsets[c + 1])) for c in probe[i].tolist()]
+            if not sum(hi - lo for lo, hi in spans):
+                found.append(np.zeros(0, dtype=np.int64))
+                continue
+            decoded = torch.cat([residuals.decode_listed(lo, hi) for lo, hi in spans])
+            base = torch.repeat_interleave(s[i, probe[i]], torch.tensor([hi - lo for lo, hi in spans]))
+            scores = decoded @ vectors[i].float() + base
+            pick = scores.topk(min(keep, len(scores))).indices.numpy()
+            found.append(np.concatenate([self._list(int(c), self.tokens) for c in probe[i]])[pick])
+        return found
 
 
 def build_centroid_index(index, centroids: Optional[int] = None, iterations: int = 10, seed: int = 0,

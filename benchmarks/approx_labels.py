@@ -1,7 +1,7 @@
 """Labels from the approximate first stage against the exact one, on a real teacher and collection.
 
     python benchmarks/approx_labels.py --workdir W [--profile quick] [--labeler collective] [--ncells 32] [--ndocs N] [--nexact N] \
-        [--ndecompress N [--residual-bits 2]] [--streamed [--prf-codes] [--prf-cells 2]]
+        [--ndecompress N [--residual-bits 2]] [--streamed [--prf-from codes|vectors] [--prf-cells 2]]
 
 Uses the pipeline's workdir W (its teacher, token index and negatives; built first where missing, as the
 pipeline would) and writes the labeler's labels twice under ``W/approx-labels/``: with the teacher's exact
@@ -13,7 +13,7 @@ the nDCG@10 of each path's teacher ranking on the held-out train queries (the pi
 no model trains on), with a paired t-test. ``--ndecompress`` adds PLAID's decompression stage from residual codes
 (built once into ``ivf/residuals/``). ``--streamed`` runs the approximate path as past the in-memory size (2 M
 token vectors): PRF's nearest tokens then come from each centroid's ``--prf-cells`` best lists, ranked from the
-codes with ``--prf-codes`` (the exact path stays in memory). Writes ``W/approx-labels/approx_labels.json``.
+codes (``--prf-from codes``, the default) or from every probed vector (the exact path stays in memory). Writes ``W/approx-labels/approx_labels.json``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main(argv=None) -> dict:
     from pyserini_ckd.metrics import evaluate_run, paired_t_test
     from pyserini_ckd.pipeline.__main__ import add_experiment_arguments, config_from_args
     from pyserini_ckd.pipeline.experiment import Experiment
-    from pyserini_ckd.teacher.centroid_index import Approximate
+    from pyserini_ckd.teacher.centroid_index import PRF_FROM, Approximate
     from pyserini_ckd.teacher.token_index import TokenIndex
     from pyserini_ckd.training.holdout import write_holdout_qrels
 
@@ -46,7 +46,7 @@ def main(argv=None) -> dict:
     p.add_argument("--ndecompress", type=int, help="documents ranked from residual codes (default: no such stage)")
     p.add_argument("--residual-bits", type=int, default=Approximate.residual_bits)
     p.add_argument("--streamed", action="store_true", help="the approximate path as a streamed index: PRF through the lists")
-    p.add_argument("--prf-codes", action="store_true", help="streamed PRF's probed lists ranked from residual codes")
+    p.add_argument("--prf-from", choices=PRF_FROM, default=PRF_FROM[0], help="streamed PRF's probed lists ranked by")
     p.add_argument("--prf-cells", type=int, default=Approximate.prf_cells)
     p.set_defaults(transfer=[])
     args = p.parse_args(argv)
@@ -70,7 +70,7 @@ def main(argv=None) -> dict:
     for mode in ("exact", "approximate"):
         job = dataclasses.replace(base, output=out_dir / f"{mode}.jsonl", run=out_dir / f"{mode}.trec", first_stage=mode,
                                   ncells=args.ncells, ndocs=args.ndocs, nexact=args.nexact, ndecompress=args.ndecompress,
-                                  residual_bits=args.residual_bits, prf_codes=args.prf_codes, prf_cells=args.prf_cells)
+                                  residual_bits=args.residual_bits, prf_from=args.prf_from, prf_cells=args.prf_cells)
         if mode == "approximate" and args.streamed:  # as past 2 M token vectors
             TokenIndex.load = classmethod(streamed_load)
         started = time.perf_counter()
@@ -97,8 +97,8 @@ def main(argv=None) -> dict:
         "labeler": args.labeler, "queries": len(rows["exact"]), "dev_queries": len(dev),
         "token_vectors": ivf["tokens"], "centroids": ivf["centroids"], "ivf_seconds": ivf["seconds"],
         **{k: getattr(sized, k) for k in ("ncells", "ndocs", "nexact")},
-        "ndecompress": args.ndecompress, "residual_bits": args.residual_bits if args.ndecompress or args.prf_codes else None,
-        "streamed": args.streamed, "prf_cells": args.prf_cells if args.streamed else None, "prf_codes": args.prf_codes,
+        "ndecompress": args.ndecompress, "residual_bits": args.residual_bits if args.ndecompress or (args.streamed and args.prf_from == "codes") else None,
+        "streamed": args.streamed, "prf_cells": args.prf_cells if args.streamed else None, "prf_from": args.prf_from if args.streamed else None,
         "candidates_differing": round(sum(differ) / len(differ), 4), "queries_with_a_difference": changed,
         "max_shared_score_difference": max_diff,
         "dev_nDCG@10": {mode: round(e.aggregates["nDCG@10"], 4) for mode, e in evaluations.items()},

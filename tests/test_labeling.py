@@ -221,14 +221,14 @@ def test_streamed_prf_looks_up_the_lists_asked_for(setup, tmp_path, monkeypatch)
     asked = _streamed_recording_lookups(monkeypatch)
     streamed, _ = _label(setup, "collective", tmp_path / "streamed.jsonl", [
         "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate",
-        "--ncells", "100000", "--ndocs", "100000", "--nexact", "100000", "--prf-cells", "100000"])
-    assert asked and {cells for cells, _ in asked} == {100000}
+        "--ncells", "100000", "--ndocs", "100000", "--nexact", "100000", "--prf-cells", "100000", "--prf-from", "vectors"])
+    assert asked and set(asked) == {(100000, False)}
     assert [(r["qid"], [c["docid"] for c in r["candidates"]], r["expansion"]) for r in streamed] == \
         [(r["qid"], [c["docid"] for c in r["candidates"]], r["expansion"]) for r in exact]
 
 
 def test_streamed_labels_through_residual_codes(setup, tmp_path, monkeypatch):
-    """--ndecompress and --prf-codes: the residual codes are built once with --residual-bits (index seconds), the
+    """--ndecompress and PRF from the codes (the default --prf-from): the residual codes are built once with --residual-bits (index seconds), the
     decompression stage and PRF's look-up go through them; keeping every document and probing every list at 8
     bits, the candidates of the first ranking and most expansions are the exact ones."""
     from pyserini_ckd.teacher.residuals import Residuals
@@ -239,7 +239,7 @@ def test_streamed_labels_through_residual_codes(setup, tmp_path, monkeypatch):
     coded, _ = _label(setup, "collective", tmp_path / "coded.jsonl", [
         "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate", "--ncells", "100000",
         "--ndocs", "100000", "--nexact", "100000", "--ndecompress", "100000", "--prf-cells", "100000",
-        "--prf-codes", "--residual-bits", "8"])
+        "--residual-bits", "8"])  # PRF from the codes: the default
     assert asked and {codes for _, codes in asked} == {True}
     assert Residuals.exists(tmp_path / "idx" / "ivf")
     assert json.loads((tmp_path / "idx" / "ivf" / "residuals" / "codec.json").read_text())["nbits"] == 8

@@ -34,7 +34,7 @@ from .formats import FORMATS, export_labels, import_labels
 from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query, prepare_queries
 from .labels import meta_path, write_labels
 from ..teacher.centroid_index import (APPROX_FROM_TOKENS, DOCS_PER_KEPT, FIRST_STAGES, KEPT_PER_EXACT, MIN_NDOCS,
-                                      MIN_NEXACT, Approximate)
+                                      MIN_NEXACT, PRF_FROM, PRF_RESCORE, Approximate)
 from ..teacher.residuals import NBITS
 from ..training.holdout import is_held_out
 
@@ -95,10 +95,10 @@ class LabelJob:
                                               "--nexact are scored exactly (default: no such stage)")
     residual_bits: int = setting(Approximate.residual_bits, type=positive_int, group="candidates",
                                  help="bits a dimension of the residual codes (1, 2, 4 or 8)")
-    prf_codes: bool = setting(False, group="candidates",
-                              help="streamed index: rank the tokens of PRF's probed lists from their residual codes "
-                                   "(INDEX/ivf/residuals/, one contiguous read a list) and read only the best 4 x k "
-                                   "from disk, instead of every probed vector")
+    prf_from: str = setting("codes", choices=PRF_FROM, group="candidates",
+                            help="streamed index: what PRF ranks the tokens of its probed lists by: their residual codes "
+                                 f"(INDEX/ivf/residuals/, built once; one contiguous read a list), then only the best "
+                                 f"{PRF_RESCORE} x k read from disk and scored exactly, or every probed vector read from disk")
     prf_cells: int = setting(Approximate.prf_cells, type=positive_int, group="candidates",
                              help="streamed index (past the in-memory size): centres whose lists each PRF centroid's "
                                   "nearest tokens are looked up in (in memory the look-up is exact)")
@@ -143,7 +143,8 @@ def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
         return LateInteractionTeacher(job.teacher, corpus, index, settings.prf, job.device, job.first_stage,
                                       Approximate(ncells=job.ncells, ndocs=job.ndocs, nexact=job.nexact,
                                                   prf_cells=job.prf_cells, ndecompress=job.ndecompress,
-                                                  residual_bits=job.residual_bits, prf_codes=job.prf_codes))
+                                                  residual_bits=job.residual_bits,
+                                                  prf_codes=job.prf_from == "codes" and LABELERS[labeler].expands))
     return DenseTeacher(job.teacher, corpus, settings.rocchio, job.device)
 
 

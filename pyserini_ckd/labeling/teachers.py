@@ -74,7 +74,8 @@ class LateInteractionTeacher:
         self.approximate = self.index.first_stage(first_stage, approximate)
         if self.approximate is not None:
             self.index.centroid_index()  # built once (its seconds are index seconds)
-        if (self.approximate is not None and approximate.ndecompress is not None) or (self.prf_codes and self.index.streamed):
+        prf_through_codes = self.prf_codes and self.index.streamed and self.index.centroid_index(build=False) is not None
+        if (self.approximate is not None and approximate.ndecompress is not None) or prf_through_codes:
             self.index.residual_codes(approximate.residual_bits)  # the same
         self.index_seconds = time.perf_counter() - start
         self.position = {d: i for i, d in enumerate(self.index.docids)}

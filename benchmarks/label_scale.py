@@ -215,10 +215,8 @@ def sweep(index, args, seed: int):
         if (nexact > ndocs or setting_row(rows, ncells, ndocs, nexact, ndecompress) is not None
                 or (ndecompress is not None and not nexact < ndecompress <= ndocs)):
             continue
-        if ndecompress is not None and ivf.residuals is None:
-            from pyserini_ckd.teacher.residuals import build_residuals
-
-            build_residuals(index, ivf, args.residual_bits)
+        if ndecompress is not None:
+            index.residual_codes(args.residual_bits)
         if args.cold:
             res = ivf.residuals
             evict(Path(index.path), index.tokens, ivf.tokens, ivf.docs, ivf.codes,

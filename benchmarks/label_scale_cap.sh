@@ -24,14 +24,7 @@ sed -i 's/^\(\s*\)mapped.madvise(mmap.MADV_RANDOM)/\1pass  # default readahead/'
 grep -q "default readahead" "$OLD/pyserini_ckd/teacher/token_index.py" || { echo "madvise call not found" >&2; exit 2; }
 for variant in madv-random default-readahead; do
   script=$ROOT/benchmarks/label_scale.py; [ $variant = default-readahead ] && script=$OLD/benchmarks/label_scale.py
-  sync
-  python - "$IDX" <<'PY'
-import os, sys
-from pathlib import Path
-for f in Path(sys.argv[1]).rglob("*"):
-    if f.is_file():
-        fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)
-PY
+  PYTHONPATH="$ROOT/benchmarks:$ROOT" python -c 'import pathlib, sys, label_scale; label_scale.evict(pathlib.Path(sys.argv[1]))' "$IDX"
   echo 0 > $CG/memory.max_usage_in_bytes || true
   echo "== $variant"
   bash -c "echo \$\$ > $CG/cgroup.procs; exec timeout 900 /usr/bin/time -v python $script --passages $N --workdir $W --reuse \

@@ -57,10 +57,8 @@ def main(argv=None) -> dict:
     encoder = LateInteractionEncoder.load(args.teacher)
     idx = TokenIndex.load(args.index)
     ivf = idx.centroid_index(build=True)
-    if args.codes and ivf.residuals is None:
-        from pyserini_ckd.teacher.residuals import build_residuals
-
-        build_residuals(idx, ivf, args.residual_bits)
+    if args.codes:
+        idx.residual_codes(args.residual_bits)
     config = PRFConfig()
     k = config.nearest
     vectors = [v for lo in range(0, len(qids), 32)

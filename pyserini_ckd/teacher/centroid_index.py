@@ -218,10 +218,8 @@ class CentroidIndex:
         read in row order, each chunk's pages advised ``MADV_WILLNEED`` first; sums in float64 as :meth:`_full`."""
         from .token_index import scan_dtype, will_need
 
-        residuals = self.residuals
+        residuals = self.built_residuals()
         dtype = scan_dtype("cpu")
-        if residuals is None:
-            raise ValueError(f"{self.path}: no residual codes (residuals/); build them with build_residuals")
         lengths = np.diff(self.token_offsets)[docs]
         out = np.zeros(len(docs))
         l2 = self.similarity == "l2"
@@ -253,6 +251,12 @@ class CentroidIndex:
         if self._residuals is None and Residuals.exists(self.path):
             self._residuals = Residuals(self.path / "residuals", int(self.meta["tokens"]), int(self.meta["dim"]))
         return self._residuals
+
+    def built_residuals(self):
+        """:attr:`residuals`, or a ValueError where they were not built (the stages that score from them)."""
+        if self.residuals is None:
+            raise ValueError(f"{self.path}: no residual codes (residuals/); build them with build_residuals")
+        return self.residuals
 
     def _pruned(self, s: torch.Tensor, weights: Optional[torch.Tensor], settings: Approximate) -> np.ndarray:
         """Indices of the ``ndocs`` documents of highest A(d) (module doc), ascending."""
@@ -321,9 +325,7 @@ class CentroidIndex:
         residual codes (list order, every probed list's codes advised ``MADV_WILLNEED`` first), best first."""
         from .token_index import will_need_rows
 
-        residuals = self.residuals
-        if residuals is None:
-            raise ValueError(f"{self.path}: no residual codes (residuals/); build them with build_residuals")
+        residuals = self.built_residuals()
         ranges = sorted({(int(self.offsets[c]), int(self.offsets[c + 1])) for c in probe.flatten().tolist()})
         will_need_rows(residuals.lists, np.array([lo for lo, _ in ranges], dtype=np.int64),
                        np.array([hi for _, hi in ranges], dtype=np.int64))

@@ -512,7 +512,7 @@ class TokenIndex:
             return self.nearest_tokens_many([vectors], k)[0]
         ivf = self.centroid_index(build=False)
         if ivf is not None:
-            if codes and ivf.residuals is None:
+            if codes:
                 self.residual_codes()
             return ivf.nearest_tokens(vectors, k, self.tokens, cells or Approximate().prf_cells, codes)
         return self.nearest_tokens_exact(vectors, k)

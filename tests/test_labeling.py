@@ -266,6 +266,10 @@ def test_cross_encoder_pooling(tiny_model, tmp_path):
     alone = ce.score("what raises blood pressure", [short])[0]
     beside = ce.score("what raises blood pressure", [short, long])[0]
     assert alone == pytest.approx(beside, abs=1e-5)
+    # length-sorted batches: each score is its own passage's, in the passages' order
+    passages = [short, long, "salt", long + " " + long, "pressure in adults", short + " " + long]
+    one_by_one = [ce.score("what raises blood pressure", [p])[0] for p in passages]
+    assert ce.score("what raises blood pressure", passages, batch_size=2) == pytest.approx(one_by_one, abs=1e-5)
     ce.save(tmp_path / "ce")
     assert CrossEncoder.load(tmp_path / "ce").score("what raises blood pressure", [short])[0] == pytest.approx(alone, abs=1e-5)
     config = tmp_path / "ce" / CONFIG_NAME

@@ -76,6 +76,27 @@ def test_token_index_is_exact(index):
     assert idx.idf(vocab["aspirin"]) == pytest.approx(np.log(9 / 2))
 
 
+def test_token_index_build_keeps_the_corpus_order(index, tmp_path, monkeypatch):
+    """The build encodes each window of documents in length-sorted batches and writes them in corpus order:
+    each document's rows are its own encoding, whatever the window."""
+    import pyserini_ckd.teacher.token_index as token_index
+
+    teacher, idx = index
+    docs = [Document(d, t, x) for d, t, x in DOCS]
+    monkeypatch.setattr(token_index, "BUILD_WINDOW_BATCHES", 1)  # windows of 2 documents, then of 16 below
+    small = build_token_index(teacher, docs, tmp_path / "small", batch_size=2)
+    dtype = token_index._autocast_dtype("auto", teacher.device, "passage")
+    assert small.docids == idx.docids
+    for i, doc in enumerate(docs):
+        with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):  # as the build
+            emb, keep, _ = teacher.encode_docs([doc.contents])
+        alone = emb[0][keep[0]]
+        # fp16 storage, and under bf16 another batch's padding rounds a little differently
+        tol = 2e-3 if dtype is None else 1e-2
+        torch.testing.assert_close(small.doc_tokens(i).float(), alone, atol=tol, rtol=0)
+        torch.testing.assert_close(idx.doc_tokens(i).float(), small.doc_tokens(i).float(), atol=tol, rtol=0)
+
+
 def test_kmeans_and_seeds():
     x = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
     c = kmeans(x, x[[0, 2]])

@@ -20,7 +20,8 @@ from typing import List, Sequence, Union
 
 import torch
 
-from ..dense.encoder import _autocast_dtype, mean_pool
+from ..dense.batching import pad_ids, token_budget_batches
+from ..dense.encoder import _autocast_dtype, mean_pool, token_states
 from ..dense.models import resolve_model
 from ..errors import ConfigError, InputError
 from .model_dir import save_model_dir
@@ -84,18 +85,29 @@ class CrossEncoder(torch.nn.Module):
         return {k: v.to(self.device) for k, v in enc.items()}
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+        hidden = token_states(self.backbone, input_ids, attention_mask, token_type_ids=token_type_ids)
         pooled = hidden[:, 0] if self.pooling == "cls" else mean_pool(hidden, attention_mask)
         return self.head(pooled).squeeze(-1).float()
 
     @torch.inference_mode()
     def score(self, query: str, passages: Sequence[str], batch_size: int = 32) -> List[float]:
-        out: List[float] = []
+        """The score of each (query, passage) pair, in the passages' order; the pairs go through the model in
+        length-sorted batches (those that reach ``max_length`` together, with no padding to mask)."""
+        out = [0.0] * len(passages)
+        if not len(passages):
+            return out
         dtype = _autocast_dtype("auto", self.device)  # bf16 on CUDA and on CPUs with native bf16, as passages are encoded
-        for start in range(0, len(passages), batch_size):
-            chunk = passages[start:start + batch_size]
+        enc = self.tokenizer([query] * len(passages), list(passages), truncation="longest_first",
+                             max_length=self.max_length)  # as _inputs: the passage cut first
+        ids, types = enc["input_ids"], enc.get("token_type_ids")  # models without segments have none
+        longest = max(len(x) for x in ids)
+        for batch in token_budget_batches([len(x) for x in ids], batch_size * longest, batch_size):
+            input_ids, mask = pad_ids([ids[i] for i in batch], self.tokenizer.pad_token_id or 0, self.device)
+            token_type_ids = None if types is None else pad_ids([types[i] for i in batch], 0, self.device)[0]
             with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
-                out.extend(self(**self._inputs([query] * len(chunk), chunk)).tolist())
+                scores = self(input_ids, mask, token_type_ids).tolist()
+            for i, score in zip(batch, scores):
+                out[i] = score
         return out
 
     # ---- the training interface (see pyserini_ckd.training.trainer) ----------------------------------

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..dense.batching import pad_ids
+from ..dense.encoder import token_states
 from ..dense.models import resolve_model
 from ..errors import ConfigError, InputError
 from .maxsim import SIMILARITIES, maxsim_pairwise
@@ -134,8 +135,7 @@ class LateInteractionEncoder(torch.nn.Module):
 
     # ---- encoding -----------------------------------------------------------------------------------
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.project(hidden)
+        return self.project(token_states(self.backbone, input_ids, attention_mask))
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """Token vectors from token states: L2-normalised linear map to ``dim``."""
@@ -150,7 +150,12 @@ class LateInteractionEncoder(torch.nn.Module):
     @torch.inference_mode()
     def encode_docs(self, texts: Sequence[str]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Token vectors (n, L, dim), kept-token mask (n, L) and token ids (n, L) of each document."""
-        input_ids, mask = self.pad(self.doc_ids(texts))
+        return self.encode_doc_ids(self.doc_ids(texts))
+
+    @torch.inference_mode()
+    def encode_doc_ids(self, ids: Sequence[Sequence[int]]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`encode_docs` of documents already tokenised by :meth:`doc_ids`."""
+        input_ids, mask = self.pad(ids)
         return self(input_ids, mask).float(), self.doc_token_mask(input_ids, mask), input_ids
 
     def score(self, queries: Sequence[str], docs: Sequence[str]) -> torch.Tensor:

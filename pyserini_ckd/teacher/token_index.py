@@ -55,6 +55,7 @@ from tqdm import tqdm
 
 from ..atomic import atomic_output
 from ..data.records import Document
+from ..dense.batching import token_budget_batches
 from ..dense.encoder import _autocast_dtype
 from ..errors import InputError
 from .centroid_index import APPROX_FROM_TOKENS, FIRST_STAGES, Approximate, CentroidIndex, build_centroid_index, token_rows
@@ -69,6 +70,7 @@ SCAN_ROWS = 1024  # query vectors a product of the batched scan covers
 MIN_ROWS = 64  # fewer query vectors are padded with zeros: oneDNN's bf16 (AMX) kernels want at least 64 rows
 NEAR_BLOCK = 64  # nearest tokens: consecutive token rows whose best score the scan keeps
 NEAR_SLOTS = NEAR_BLOCK * 128  # token rows a product of the nearest-token scan covers
+BUILD_WINDOW_BATCHES = 16  # the index build sorts each window of 16 batches' documents by length
 NEAR_GROUP = 24  # vectors whose picked runs are scored exactly in one product (one query's PRF centroids share many)
 
 
@@ -664,25 +666,33 @@ def build_token_index(teacher: LateInteractionEncoder, documents: Iterable[Docum
                       teacher_fingerprint: str = "") -> TokenIndex:
     """Encode every document with the teacher, streaming its vectors into the index folder (atomic)."""
     writer = TokenIndexWriter(out_dir, teacher.config.dim, len(teacher.tokenizer.get_vocab()))
+    dtype = _autocast_dtype("auto", teacher.device, "passage")  # bf16 on a GPU or a CPU with native bf16
     try:
         with tqdm(total=total, unit="doc", desc="teacher index") as bar:
-            batch: List[Document] = []
+            window: List[Document] = []
 
             def flush() -> None:
-                dtype = _autocast_dtype("auto", teacher.device, "passage")  # bf16 on a GPU or a CPU with native bf16
-                with torch.autocast(teacher.device.type, dtype=dtype, enabled=dtype is not None):
-                    emb, mask, input_ids = teacher.encode_docs([d.contents for d in batch])
-                for row, doc in enumerate(batch):
-                    keep = mask[row]
-                    writer.add(doc.docid, emb[row][keep].float().cpu().numpy(), input_ids[row][keep].cpu().numpy())
-                bar.update(len(batch))
-                batch.clear()
+                # length-sorted batches within the window (most passages reach the length cap: their batches
+                # then have no padding, see token_states), written back in the window's order
+                ids = teacher.doc_ids([d.contents for d in window])
+                rows: List[Tuple[np.ndarray, np.ndarray]] = [None] * len(window)  # type: ignore[list-item]
+                longest = max(len(x) for x in ids)
+                for batch in token_budget_batches([len(x) for x in ids], batch_size * longest, batch_size):
+                    with torch.autocast(teacher.device.type, dtype=dtype, enabled=dtype is not None):
+                        emb, mask, input_ids = teacher.encode_doc_ids([ids[i] for i in batch])
+                    for row, i in enumerate(batch):
+                        keep = mask[row]
+                        rows[i] = (emb[row][keep].float().cpu().numpy(), input_ids[row][keep].cpu().numpy())
+                for doc, (vectors, token_ids) in zip(window, rows):
+                    writer.add(doc.docid, vectors, token_ids)
+                bar.update(len(window))
+                window.clear()
 
             for doc in documents:
-                batch.append(doc)
-                if len(batch) >= batch_size:
+                window.append(doc)
+                if len(window) >= batch_size * BUILD_WINDOW_BATCHES:
                     flush()
-            if batch:
+            if window:
                 flush()
     except BaseException as exc:
         writer.abort(exc)

@@ -53,32 +53,6 @@ def test_mean_pooling_ignores_padding(tiny_model):
     torch.testing.assert_close(padded, alone, atol=1e-5, rtol=1e-5)
 
 
-def test_token_states_drops_only_a_mask_with_no_padding(tiny_model):
-    """A batch with no padding reaches the backbone without a mask, and its states are those with the mask
-    of ones, bitwise; a padded batch keeps its mask."""
-    from pyserini_ckd.dense.encoder import token_states
-
-    model = DenseEncoder.load(tiny_model)
-    seen = []
-
-    class Recording(torch.nn.Module):
-        def forward(self, **inputs):
-            seen.append(inputs["attention_mask"])
-            return model.backbone(**inputs)
-
-    full = model.pad(model.tokenize(["aspirin lowers risk", "salt raises pressure"], "passage"))
-    padded = model.pad(model.tokenize(["aspirin", "salt raises blood pressure"], "passage"))
-    assert bool(full["attention_mask"].all()) and not bool(padded["attention_mask"].all())
-    with torch.no_grad():
-        for dtype in (torch.bfloat16, None):
-            with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
-                states = token_states(Recording(), **full)
-                masked = model.backbone(**full).last_hidden_state
-            assert seen[-1] is None and torch.equal(states, masked)
-        token_states(Recording(), **padded)
-    assert seen[-1] is padded["attention_mask"]
-
-
 def test_sentence_transformers_loads_the_directory(tiny_model):
     from sentence_transformers import SentenceTransformer
 

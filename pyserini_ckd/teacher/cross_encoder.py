@@ -21,7 +21,7 @@ from typing import List, Sequence, Union
 import torch
 
 from ..dense.batching import pad_ids, token_budget_batches
-from ..dense.encoder import _autocast_dtype, mean_pool, token_states
+from ..dense.encoder import _autocast_dtype, mean_pool
 from ..dense.models import resolve_model
 from ..errors import ConfigError, InputError
 from .model_dir import save_model_dir
@@ -85,14 +85,14 @@ class CrossEncoder(torch.nn.Module):
         return {k: v.to(self.device) for k, v in enc.items()}
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
-        hidden = token_states(self.backbone, input_ids, attention_mask, token_type_ids=token_type_ids)
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
         pooled = hidden[:, 0] if self.pooling == "cls" else mean_pool(hidden, attention_mask)
         return self.head(pooled).squeeze(-1).float()
 
     @torch.inference_mode()
     def score(self, query: str, passages: Sequence[str], batch_size: int = 32) -> List[float]:
-        """The score of each (query, passage) pair, in the passages' order; the pairs go through the model in
-        length-sorted batches (those that reach ``max_length`` together, with no padding to mask)."""
+        """The score of each (query, passage) pair, in the passages' order. The pairs go through the model in
+        length-sorted batches: little padding, and none in the batches of pairs that reach ``max_length``."""
         out = [0.0] * len(passages)
         if not len(passages):
             return out

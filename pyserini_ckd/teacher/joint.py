@@ -28,7 +28,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 
 from ..dense.batching import pad_ids
-from ..dense.encoder import DenseEncoder, token_states
+from ..dense.encoder import DenseEncoder
 from ..errors import ConfigError, InputError, require_positive
 from .late_interaction import (CONFIG_NAME, PROJECTION_NAME, LateInteractionConfig, LateInteractionEncoder,
                                is_late_interaction_dir, load_head)
@@ -95,7 +95,7 @@ class JointEncoder(torch.nn.Module):
 
     def forward(self, inputs: Sequence[Tuple[torch.Tensor, torch.Tensor]]) -> List[torch.Tensor]:
         """Last hidden states of each (input_ids, attention_mask) pair."""
-        return [token_states(self.backbone, ids, mask) for ids, mask in inputs]
+        return [self.backbone(input_ids=ids, attention_mask=mask).last_hidden_state for ids, mask in inputs]
 
     # ---- the training interface (see pyserini_ckd.training.trainer) ----------------------------------
     def training_forward(self, engine, queries: Sequence[str], passages: Sequence[str]):

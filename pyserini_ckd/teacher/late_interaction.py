@@ -22,7 +22,6 @@ import torch
 import torch.nn.functional as F
 
 from ..dense.batching import pad_ids
-from ..dense.encoder import token_states
 from ..dense.models import resolve_model
 from ..errors import ConfigError, InputError
 from .maxsim import SIMILARITIES, maxsim_pairwise
@@ -135,7 +134,8 @@ class LateInteractionEncoder(torch.nn.Module):
 
     # ---- encoding -----------------------------------------------------------------------------------
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.project(token_states(self.backbone, input_ids, attention_mask))
+        hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.project(hidden)
 
     def project(self, hidden: torch.Tensor) -> torch.Tensor:
         """Token vectors from token states: L2-normalised linear map to ``dim``."""

@@ -60,24 +60,13 @@ def main(argv=None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     base = exp.label_job(args.labeler, exp.li_teacher_dir, out_dir / "exact.jsonl")
     rows, seconds = {}, {}
-    load = TokenIndex.load.__func__
-
-    def streamed_load(cls, path):
-        index = load(cls, path)
-        index.in_memory_tokens = 0
-        return index
-
     for mode in ("exact", "approximate"):
         job = dataclasses.replace(base, output=out_dir / f"{mode}.jsonl", run=out_dir / f"{mode}.trec", first_stage=mode,
                                   ncells=args.ncells, ndocs=args.ndocs, nexact=args.nexact, ndecompress=args.ndecompress,
-                                  residual_bits=args.residual_bits, prf_from=args.prf_from, prf_cells=args.prf_cells)
-        if mode == "approximate" and args.streamed:  # as past 2 M token vectors
-            TokenIndex.load = classmethod(streamed_load)
+                                  residual_bits=args.residual_bits, prf_from=args.prf_from, prf_cells=args.prf_cells,
+                                  in_memory_tokens=0 if mode == "approximate" and args.streamed else None)  # as past 2 M
         started = time.perf_counter()
-        try:
-            run_label(job)
-        finally:
-            TokenIndex.load = classmethod(load)
+        run_label(job)
         seconds[mode] = round(time.perf_counter() - started, 1)
         rows[mode] = {r["qid"]: r for r in map(json.loads, job.output.read_text().splitlines())}
     differ, max_diff, changed = [], 0.0, 0

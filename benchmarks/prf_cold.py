@@ -46,9 +46,7 @@ def main(argv=None) -> dict:
         token_index.will_need_rows = lambda *a, **k: 0
 
     def load(path):
-        index = token_index.TokenIndex.load(path)
-        index.in_memory_tokens = 0  # streamed: the look-up goes through the lists
-        return index
+        return token_index.TokenIndex.load(path, in_memory_tokens=0)  # streamed: the look-up goes through the lists
 
     idx = load(args.index)
     if idx.centroid_index(build=False) is None:

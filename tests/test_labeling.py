@@ -191,25 +191,17 @@ def test_approximate_teacher_search_over_every_centre_and_document_equals_exact(
     assert [[c["docid"] for c in r["candidates"]] for r in ann] == [[c["docid"] for c in r["candidates"]] for r in exact]
 
 
-def _streamed_recording_lookups(monkeypatch) -> list:
-    """Every token index loads streamed (as past 2 M token vectors); returns the list into which each PRF look-up
-    through the lists records its (cells, codes)."""
+def _recording_lookups(monkeypatch) -> list:
+    """Returns the list into which each PRF look-up through the lists records its (cells, codes)."""
     from pyserini_ckd.teacher.centroid_index import CentroidIndex
-    from pyserini_ckd.teacher.token_index import TokenIndex
 
-    asked, real, load = [], CentroidIndex.nearest_tokens, TokenIndex.load.__func__
+    asked, real = [], CentroidIndex.nearest_tokens
 
     def recorded(self, vectors, k, tokens, cells, codes=False):
         asked.append((cells, codes))
         return real(self, vectors, k, tokens, cells, codes)
 
-    def streamed_load(cls, path):
-        index = load(cls, path)
-        index.in_memory_tokens = 0
-        return index
-
     monkeypatch.setattr(CentroidIndex, "nearest_tokens", recorded)
-    monkeypatch.setattr(TokenIndex, "load", classmethod(streamed_load))
     return asked
 
 
@@ -218,9 +210,9 @@ def test_streamed_prf_looks_up_the_lists_asked_for(setup, tmp_path, monkeypatch)
     gives the in-memory (exact) labels and expansions."""
     root, data, neg, li = setup
     exact, _ = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
-    asked = _streamed_recording_lookups(monkeypatch)
+    asked = _recording_lookups(monkeypatch)
     streamed, _ = _label(setup, "collective", tmp_path / "streamed.jsonl", [
-        "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate",
+        "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate", "--in-memory-tokens", "0",
         "--ncells", "100000", "--ndocs", "100000", "--nexact", "100000", "--prf-cells", "100000", "--prf-from", "vectors"])
     assert asked and set(asked) == {(100000, False)}
     assert [(r["qid"], [c["docid"] for c in r["candidates"]], r["expansion"]) for r in streamed] == \
@@ -235,10 +227,10 @@ def test_streamed_labels_through_residual_codes(setup, tmp_path, monkeypatch):
 
     root, data, neg, li = setup
     exact, _ = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
-    asked = _streamed_recording_lookups(monkeypatch)
+    asked = _recording_lookups(monkeypatch)
     coded, _ = _label(setup, "collective", tmp_path / "coded.jsonl", [
         "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate", "--ncells", "100000",
-        "--ndocs", "100000", "--nexact", "100000", "--ndecompress", "100000", "--prf-cells", "100000",
+        "--in-memory-tokens", "0", "--ndocs", "100000", "--nexact", "100000", "--ndecompress", "100000", "--prf-cells", "100000",
         "--residual-bits", "8"])  # PRF from the codes: the default
     assert asked and {codes for _, codes in asked} == {True}
     assert Residuals.exists(tmp_path / "idx" / "ivf")

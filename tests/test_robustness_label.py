@@ -28,6 +28,7 @@ def test_bad_inputs(setup, tmp_path, capsys):
         (["--labeler", "hard", "--teacher-depth", "0"], "must be a positive integer"),
         (["--labeler", "collective", "--teacher", li, "--fb-docs", "0"], "must be a positive integer"),
         (["--labeler", "uniform", "--epsilon", "1.5"], "epsilon must be in [0, 1)"),
+        (["--labeler", "collective", "--teacher", li, "--in-memory-tokens", "-1"], "must be >= 0"),
     ]
     for extra, expected in cases:
         assert_clean_failure(cli.main, base + extra, capsys, expected, [out])

@@ -29,13 +29,14 @@ from ..data.datasets import resolve_dataset
 from ..data.records import ScoredDoc
 from ..data.runs import read_run, write_run
 from ..errors import ConfigError, InputError
-from ..jobs import non_negative_float, positive_int, setting
+from ..jobs import non_negative_float, non_negative_int, positive_int, setting
 from .formats import FORMATS, export_labels, import_labels
 from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query, prepare_queries
 from .labels import meta_path, write_labels
 from ..teacher.centroid_index import (APPROX_FROM_TOKENS, DOCS_PER_KEPT, FIRST_STAGES, KEPT_PER_EXACT, MIN_NDOCS,
                                       MIN_NEXACT, PRF_FROM, PRF_RESCORE, Approximate)
 from ..teacher.residuals import NBITS
+from ..teacher.token_index import IN_MEMORY_TOKENS
 from ..training.holdout import is_held_out
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,10 @@ class LabelJob:
     prf_cells: int = setting(Approximate.prf_cells, type=positive_int, group="candidates",
                              help="streamed index (past the in-memory size): centres whose lists each PRF centroid's "
                                   "nearest tokens are looked up in (in memory the look-up is exact)")
+    in_memory_tokens: Optional[int] = setting(None, type=non_negative_int, group="candidates",
+                                              help="token vectors up to which the teacher index is held in memory and "
+                                                   f"scanned there (default {IN_MEMORY_TOKENS:,}); past it searches and "
+                                                   "PRF read the vectors from disk. 0 streams every index")
     settings: LabelSettings = setting(nested=LabelSettings)
 
     def __post_init__(self) -> None:
@@ -110,6 +115,8 @@ class LabelJob:
             raise ConfigError("give --import or --export, not both")
         if not (self.import_ or self.export) and (not self.labeler or not (self.negatives or self.pool)):
             raise ConfigError("--labeler and --negatives (or --pool) are required (unless --import or --export is given)")
+        if self.in_memory_tokens is not None and self.in_memory_tokens < 0:
+            raise ConfigError(f"--in-memory-tokens must be >= 0, got {self.in_memory_tokens}")
         if self.residual_bits not in NBITS:
             raise ConfigError(f"--residual-bits must be one of {', '.join(map(str, NBITS))}, got {self.residual_bits}")
         if self.ranked not in RANKED:
@@ -144,7 +151,8 @@ def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
                                       Approximate(ncells=job.ncells, ndocs=job.ndocs, nexact=job.nexact,
                                                   prf_cells=job.prf_cells, ndecompress=job.ndecompress,
                                                   residual_bits=job.residual_bits,
-                                                  prf_codes=job.prf_from == "codes" and LABELERS[labeler].expands))
+                                                  prf_codes=job.prf_from == "codes" and LABELERS[labeler].expands),
+                                      job.in_memory_tokens)
     return DenseTeacher(job.teacher, corpus, settings.rocchio, job.device)
 
 

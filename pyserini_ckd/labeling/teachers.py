@@ -47,7 +47,8 @@ class LateInteractionTeacher:
     kind = "late-interaction"
 
     def __init__(self, path: Path, corpus: Mapping[str, Document], index_dir: Path, prf: PRFConfig, device: str = "cpu",
-                 first_stage: str = "auto", approximate: Optional[Approximate] = None) -> None:
+                 first_stage: str = "auto", approximate: Optional[Approximate] = None,
+                 in_memory_tokens: Optional[int] = None) -> None:
         from ..teacher.late_interaction import LateInteractionEncoder
         from ..teacher.token_index import TokenIndex, build_token_index, corpus_fingerprint, teacher_fingerprint
 
@@ -68,6 +69,8 @@ class LateInteractionTeacher:
                                            teacher_fingerprint=stamp["teacher_fingerprint"])
             self.reused_index = False
         self.index.device = device
+        if in_memory_tokens is not None:  # else the index's own limit (IN_MEMORY_TOKENS)
+            self.index.in_memory_tokens = in_memory_tokens
         approximate = approximate or Approximate()
         self.prf_cells = approximate.prf_cells  # lists a PRF centroid probes, streamed
         self.prf_codes = approximate.prf_codes  # their tokens ranked from residual codes, streamed

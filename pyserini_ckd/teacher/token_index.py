@@ -186,7 +186,9 @@ class TokenIndex:
         return self._lengths
 
     @classmethod
-    def load(cls, path: Union[str, Path]) -> "TokenIndex":
+    def load(cls, path: Union[str, Path], in_memory_tokens: Optional[int] = None) -> "TokenIndex":
+        """The index in ``path``, memory-mapped; ``in_memory_tokens`` replaces :data:`IN_MEMORY_TOKENS` as the size up
+        to which it is held in memory (0: every search streamed from disk)."""
         path = Path(path)
         if not (path / "meta.json").is_file():
             raise InputError(path, None, "not a teacher token index (no meta.json)")
@@ -196,8 +198,11 @@ class TokenIndex:
             token_ids = np.memmap(path / "token_ids.i32", dtype=np.int32, mode="r", shape=(meta["tokens"],))
         else:
             token_ids = np.load(path / "token_ids.npy")
-        return cls(path, tokens, np.load(path / "offsets.npy"), token_ids, np.load(path / "df.npy"),
-                   (path / "docids").read_text().split("\n")[:-1], meta["similarity"])
+        index = cls(path, tokens, np.load(path / "offsets.npy"), token_ids, np.load(path / "df.npy"),
+                    (path / "docids").read_text().split("\n")[:-1], meta["similarity"])
+        if in_memory_tokens is not None:
+            index.in_memory_tokens = in_memory_tokens
+        return index
 
     @property
     def streamed(self) -> bool:

@@ -25,6 +25,20 @@ import time
 from pathlib import Path
 
 
+def variants(cells, codes: bool, rescore):
+    """The look-ups to run: (lists probed, None) from the vectors for each ``cells``, and with ``codes`` (lists, R)
+    from the residual codes for each R of ``rescore`` (default: the label job's ``PRF_RESCORE``)."""
+    from pyserini_ckd.teacher.centroid_index import PRF_RESCORE
+
+    rescores = rescore if rescore is not None else [PRF_RESCORE]
+    return [(c, None) for c in cells] + ([(c, r) for c in cells for r in rescores] if codes else [])
+
+
+def variant_key(cells: int, rescore) -> str:
+    """The result key of a look-up: ``N`` from the vectors, ``N+codes+rescoreR`` from the codes."""
+    return str(cells) if rescore is None else f"{cells}+codes+rescore{rescore}"
+
+
 def main(argv=None) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import torch
@@ -88,9 +102,7 @@ def main(argv=None) -> dict:
               "exact_nDCG@10": round(sum(exact_per_query.values()) / len(exact_per_query), 4), "cells": {}}
     import pyserini_ckd.teacher.centroid_index as centroid_index
 
-    rescores = args.rescore if args.rescore is not None else [centroid_index.PRF_RESCORE]
-    variants = [(c, None) for c in args.cells] + ([(c, r) for c in args.cells for r in rescores] if args.codes else [])
-    for cells, rescore in variants:
+    for cells, rescore in variants(args.cells, args.codes, args.rescore):
         codes = rescore is not None
         if codes:
             centroid_index.PRF_RESCORE = rescore
@@ -101,7 +113,7 @@ def main(argv=None) -> dict:
         found = expansions(near)
         ids = [(set(f.token_ids), set(e.token_ids)) for f, e in zip(found, exact_exp)]
         approx_per_query = per_query(ranking(found))
-        result["cells"][f"{cells}+codes+rescore{rescore}" if codes else str(cells)] = {
+        result["cells"][variant_key(cells, rescore)] = {
             "recall@10": round(hits / sum(e.numel() for e in exact_near), 4),
             "expansion_ids_shared": round(sum(len(a & b) for a, b in ids) / max(1, sum(len(b) for _, b in ids)), 4),
             "queries_same_expansion": round(sum(a == b for a, b in ids) / len(ids), 4),

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from prf_approx import variant_key, variants  # benchmarks/ is the script's folder
+
 
 def main(argv=None) -> dict:
     import pyserini_ckd.teacher.token_index as token_index
@@ -62,10 +64,8 @@ def main(argv=None) -> dict:
     del idx  # each --cells value maps the file afresh: the page cache keeps what a live mapping holds
     import pyserini_ckd.teacher.centroid_index as centroid_index
 
-    rescores = args.rescore if args.rescore is not None else [centroid_index.PRF_RESCORE]
-    variants = [(c, None) for c in args.cells] + ([(c, r) for c in args.cells for r in rescores] if args.codes else [])
-    key = lambda cells, rescore: str(cells) if rescore is None else f"{cells}+codes+rescore{rescore}"  # noqa: E731
-    for cells, rescore in variants:
+    runs = variants(args.cells, args.codes, args.rescore)
+    for cells, rescore in runs:
         codes = rescore is not None
         if codes:
             centroid_index.PRF_RESCORE = rescore
@@ -83,16 +83,16 @@ def main(argv=None) -> dict:
             found[(cells, rescore)] = got
             entry[f"seconds_{name}"] = [round(t, 2) for t in times]
             entry[f"mean_seconds_{name}"] = round(float(np.mean(times)), 2)
-        result["cells"][key(cells, rescore)] = entry
+        result["cells"][variant_key(cells, rescore)] = entry
         del idx
     if args.recall:
         import torch  # one scan of the whole file for every set's centroids
 
         exact = load(args.index).nearest_tokens_exact(torch.cat(sets), k).split([len(c) for c in sets])
-        for cells, rescore in variants:
+        for cells, rescore in runs:
             hits = sum(len(set(f.tolist()) & set(e.tolist())) for got, ex in zip(found[(cells, rescore)], exact)
                        for f, e in zip(got, ex))
-            result["cells"][key(cells, rescore)][f"recall@{k}"] = round(hits / sum(e.numel() for e in exact), 4)
+            result["cells"][variant_key(cells, rescore)][f"recall@{k}"] = round(hits / sum(e.numel() for e in exact), 4)
     print(json.dumps(result))
     return result
 

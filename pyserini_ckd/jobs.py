@@ -38,26 +38,23 @@ def positive_int(text: str) -> int:
     return value
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+def _non_negative(cast: Callable[[str], T], what: str) -> Callable[[str], T]:
+    """An argparse type: ``cast`` of the text, which must be >= 0."""
+    def parse(text: str) -> T:
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < 0:  # type: ignore[operator]
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+        return value
+    parse.__name__ = f"non_negative_{cast.__name__}"
+    parse.__doc__ = f"argparse type: {what} >= 0."
+    return parse
 
 
-def non_negative_float(text: str) -> float:
-    """argparse type: a float >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+non_negative_int = _non_negative(int, "an integer")
+non_negative_float = _non_negative(float, "a number")
 
 
 def setting(default: Any = _MISSING, *, help: Optional[str] = None, type: Optional[Callable[[str], Any]] = None,

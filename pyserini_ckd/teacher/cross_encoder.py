@@ -77,11 +77,15 @@ class CrossEncoder(torch.nn.Module):
     def device(self) -> torch.device:
         return next(self.backbone.parameters()).device
 
-    def _inputs(self, queries: Sequence[str], passages: Sequence[str]):
+    def _pairs(self, queries: Sequence[str], passages: Sequence[str], **kwargs):
+        """The tokenizer's encoding of each (query, passage) pair, cut to ``max_length``."""
         # longest_first: the passage is cut first, as only_second would, but a query longer than max_length (cacm has
         # some) is cut too instead of failing; with queries under half of max_length the two are the same
-        enc = self.tokenizer(list(queries), list(passages), truncation="longest_first", max_length=self.max_length,
-                             padding=True, return_tensors="pt")
+        return self.tokenizer(list(queries), list(passages), truncation="longest_first", max_length=self.max_length,
+                              **kwargs)
+
+    def _inputs(self, queries: Sequence[str], passages: Sequence[str]):
+        enc = self._pairs(queries, passages, padding=True, return_tensors="pt")
         return {k: v.to(self.device) for k, v in enc.items()}
 
     def forward(self, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
@@ -97,8 +101,7 @@ class CrossEncoder(torch.nn.Module):
         if not len(passages):
             return out
         dtype = _autocast_dtype("auto", self.device)  # bf16 on CUDA and on CPUs with native bf16, as passages are encoded
-        enc = self.tokenizer([query] * len(passages), list(passages), truncation="longest_first",
-                             max_length=self.max_length)  # as _inputs: the passage cut first
+        enc = self._pairs([query] * len(passages), passages)
         ids, types = enc["input_ids"], enc.get("token_type_ids")  # models without segments have none
         longest = max(len(x) for x in ids)
         for batch in token_budget_batches([len(x) for x in ids], batch_size * longest, batch_size):

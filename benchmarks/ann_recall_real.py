@@ -8,7 +8,7 @@ Builds the centres and lists (``ivf/``) in a copy of the index (the original is 
 split's first ``--queries`` judged queries with the teacher, and reports for each (``--ncells``,
 ``--ndocs``, ``--nexact``) the recall of the approximate top 100 against the exact top 100, the share of queries whose
 exact top 1 is found first, and the milliseconds a query of each path (the exact one in memory). ``--ndecompress``
-(``none``: no such stage) adds PLAID's decompression stage: that many documents kept by the full interaction, their
+(``none``: no such stage; ``auto``, the default: sized to ``ndocs``, none below 32,768) adds PLAID's decompression stage: that many documents kept by the full interaction, their
 MaxSim from ``--residual-bits`` residual codes (built on first use, timed apart) picking the ``nexact`` scored exactly.
 """
 
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from label_scale import none_or_int  # benchmarks/ is the script's folder
 
 
 def main(argv=None) -> dict:
@@ -41,7 +42,7 @@ def main(argv=None) -> dict:
     p.add_argument("--ncells", type=int, nargs="+", default=[4, 8, 16])
     p.add_argument("--ndocs", type=int, nargs="+", default=[None], help="default: sized to the collection")
     p.add_argument("--nexact", type=int, nargs="+", default=[None], help="default: sized to ndocs")
-    p.add_argument("--ndecompress", type=lambda t: None if t == "none" else int(t), nargs="+", default=[None])
+    p.add_argument("--ndecompress", type=none_or_int, nargs="+", default=[None])
     p.add_argument("--residual-bits", type=int, default=2)
     p.add_argument("--output", type=Path)
     args = p.parse_args(argv)
@@ -63,7 +64,7 @@ def main(argv=None) -> dict:
         for ncells, ndocs, nexact, ndecompress in itertools.product(args.ncells, args.ndocs, args.nexact, args.ndecompress):
             settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact, ndecompress=ndecompress,
                                    residual_bits=args.residual_bits).sized(index.num_docs)
-            ndocs, nexact = settings.ndocs, settings.nexact
+            ndocs, nexact, ndecompress = settings.ndocs, settings.nexact, settings.ndecompress or None
             if ndecompress is not None and residual_build is None:  # built once, timed apart from the searches
                 started = time.perf_counter()
                 index.residual_codes(args.residual_bits)

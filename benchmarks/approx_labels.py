@@ -43,7 +43,8 @@ def main(argv=None) -> dict:
     p.add_argument("--ncells", type=int, default=Approximate.ncells)
     p.add_argument("--ndocs", type=int, help="default: sized to the collection")
     p.add_argument("--nexact", type=int, help="default: sized to ndocs")
-    p.add_argument("--ndecompress", type=int, help="documents ranked from residual codes (default: no such stage)")
+    p.add_argument("--ndecompress", type=int, help="documents ranked from residual codes (0: no such stage; default: sized "
+                                                  "to ndocs, none below 32,768)")
     p.add_argument("--residual-bits", type=int, default=Approximate.residual_bits)
     p.add_argument("--streamed", action="store_true", help="the approximate path as a streamed index: PRF through the lists")
     p.add_argument("--prf-from", choices=PRF_FROM, default=PRF_FROM[0], help="streamed PRF's probed lists ranked by")
@@ -81,12 +82,13 @@ def main(argv=None) -> dict:
     evaluations = {mode: evaluate_run({q: h for q, h in read_run(out_dir / f"{mode}.trec").items() if q in dev}, dev, ["nDCG@10"])
                    for mode in ("exact", "approximate")}
     ivf = json.loads((base.index / "ivf" / "ivf.json").read_text())
-    sized = Approximate(ncells=args.ncells, ndocs=args.ndocs, nexact=args.nexact).sized(TokenIndex.load(base.index).num_docs)
+    sized = Approximate(ncells=args.ncells, ndocs=args.ndocs, nexact=args.nexact,
+                        ndecompress=args.ndecompress).sized(TokenIndex.load(base.index).num_docs)
     result = {
         "labeler": args.labeler, "queries": len(rows["exact"]), "dev_queries": len(dev),
         "token_vectors": ivf["tokens"], "centroids": ivf["centroids"], "ivf_seconds": ivf["seconds"],
         **{k: getattr(sized, k) for k in ("ncells", "ndocs", "nexact")},
-        "ndecompress": args.ndecompress, "residual_bits": args.residual_bits if args.ndecompress or (args.streamed and args.prf_from == "codes") else None,
+        "ndecompress": sized.ndecompress or None, "residual_bits": args.residual_bits if sized.ndecompress or (args.streamed and args.prf_from == "codes") else None,
         "streamed": args.streamed, "prf_cells": args.prf_cells if args.streamed else None, "prf_from": args.prf_from if args.streamed else None,
         "candidates_differing": round(sum(differ) / len(differ), 4), "queries_with_a_difference": changed,
         "max_shared_score_difference": max_diff,

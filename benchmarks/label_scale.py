@@ -30,8 +30,8 @@ were measured, else the first combination; ``auto`` is the sized value). ``--dev
 Each setting also says where the exact top 100 is lost (on the exactly searched queries): the share of it
 still among the ``ndocs`` after the pruned centroid interaction (``exact_top100_in_ndocs``) and among the
 ``nexact`` after the full one (``exact_top100_in_nexact``, an upper bound of the recall). ``--centroids``
-overrides the k-means centre count. ``--ndecompress`` (several values, ``none`` for no such stage, the default)
-puts PLAID's decompression stage between the full interaction and the exact scoring: the full interaction keeps
+overrides the k-means centre count. ``--ndecompress`` (several values, ``none`` for no such stage, ``auto`` sized
+to ``ndocs``, the default: none below 32,768) puts PLAID's decompression stage between the full interaction and the exact scoring: the full interaction keeps
 that many documents, their MaxSim from ``--residual-bits`` residual codes (built once into ``ivf/residuals/``)
 picks the ``nexact`` scored exactly (``exact_top100_in_ndecompress``: the share of the exact top 100 the full
 interaction kept). ``--cold`` drops the index's files from the page cache before each setting, so each is read
@@ -212,6 +212,7 @@ def sweep(index, args, seed: int):
         settings = Approximate(ncells=ncells, ndocs=ndocs, nexact=nexact, ndecompress=ndecompress,
                                residual_bits=args.residual_bits).sized(index.num_docs)
         ncells, ndocs, nexact = settings.ncells, settings.ndocs, settings.nexact
+        ndecompress = settings.ndecompress or None  # None: no such stage, as in earlier results
         if (nexact > ndocs or setting_row(rows, ncells, ndocs, nexact, ndecompress) is not None
                 or (ndecompress is not None and not nexact < ndecompress <= ndocs)):
             continue
@@ -293,8 +294,8 @@ def evict(folder: Path, *arrays) -> None:
 
 
 def none_or_int(text: str):
-    """None for ``none`` (no decompression stage), else a positive int."""
-    return None if text == "none" else int(text)
+    """0 for ``none`` (no decompression stage), None for ``auto`` (sized to ``ndocs``), else a positive int."""
+    return 0 if text == "none" else None if text == "auto" else int(text)
 
 
 def auto_or_int(text: str):
@@ -316,7 +317,7 @@ def main(argv=None) -> dict:
     p.add_argument("--nexact", type=auto_or_int, nargs="+", default=[None], help="auto: sized to ndocs (the default)")
     p.add_argument("--ndecompress", type=none_or_int, nargs="+", default=[None],
                    help="documents scored from residual codes between the full interaction and the exact scoring "
-                        "(none: no such stage, the default; the codes are built on first use)")
+                        "(none: no such stage; auto: sized to ndocs, the default; the codes are built on first use)")
     p.add_argument("--residual-bits", type=int, default=2, help="bits a dimension of the residual codes")
     p.add_argument("--cold", action="store_true", help="drop the index's files from the page cache before each setting")
     p.add_argument("--noise", type=float, default=0.08)
@@ -354,7 +355,7 @@ def main(argv=None) -> dict:
     dev = sweep(index, args, args.dev_seed)[2] if args.dev_seed is not None else None
     anon.phase("search")
     default = Approximate().sized(index.num_docs)
-    head = setting_row(rows, default.ncells, default.ndocs, default.nexact) or rows[0]
+    head = setting_row(rows, default.ncells, default.ndocs, default.nexact, default.ndecompress or None) or rows[0]
     result = {
         "passages": args.passages, "token_vectors": int(index.tokens.shape[0]), "dim": DIM, "noise": args.noise,
         "build_seconds": round(build + ivf_build, 1), "index_seconds": round(build, 1), "ivf_seconds": round(ivf_build, 1),
@@ -365,8 +366,9 @@ def main(argv=None) -> dict:
         "disk_gb": round(folder_gb(index_dir), 3), "ivf_disk_gb": round(folder_gb(index_dir / "ivf"), 3),
         "ms_per_query_exact": round(float(np.mean(exact_ms)), 1) if exact_ms else None,
         "approx_settings": {"ncells": head["ncells"], "ndocs": head["ndocs"], "nexact": head["nexact"],
+                            "ndecompress": head["ndecompress"],
                             "default": head["ndocs"] == default.ndocs and head["nexact"] == default.nexact
-                            and head["ncells"] == default.ncells},
+                            and head["ncells"] == default.ncells and head["ndecompress"] == (default.ndecompress or None)},
         "ms_per_query_approx": head["ms_per_query"],
         "recall@100_approx_vs_exact": head["recall@100"],
         "planted_first": {"exact": f"{planted_exact}/{len(exact_ms)}", "approx": head["planted_first"]},

@@ -38,7 +38,7 @@ def headline(result: dict) -> dict:
 
     d = Approximate().sized(result["passages"])
     s = result.get("approx_settings") or {}
-    return (setting_row(result["approx"], d.ncells, d.ndocs, d.nexact)
+    return (setting_row(result["approx"], d.ncells, d.ndocs, d.nexact, d.ndecompress or None)
             or setting_row(result["approx"], s.get("ncells"), s.get("ndocs"), s.get("nexact")) or result["approx"][0])
 
 

@@ -226,13 +226,16 @@ def test_streamed_labels_through_residual_codes(setup, tmp_path, monkeypatch):
     from pyserini_ckd.teacher.residuals import Residuals
 
     root, data, neg, li = setup
-    exact, _ = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
+    exact, exact_meta = _label(setup, "collective", tmp_path / "exact.jsonl", ["--teacher", str(li), "--index", str(tmp_path / "idx")])
     asked = _recording_lookups(monkeypatch)
-    coded, _ = _label(setup, "collective", tmp_path / "coded.jsonl", [
+    coded, meta = _label(setup, "collective", tmp_path / "coded.jsonl", [
         "--teacher", str(li), "--index", str(tmp_path / "idx"), "--first-stage", "approximate", "--ncells", "100000",
         "--in-memory-tokens", "0", "--ndocs", "100000", "--nexact", "100000", "--ndecompress", "100000", "--prf-cells", "100000",
         "--residual-bits", "8"])  # PRF from the codes: the default
     assert asked and {codes for _, codes in asked} == {True}
+    assert exact_meta["first_stage"] == "exact"
+    assert {k: meta["first_stage"][k] for k in ("ncells", "ndocs", "nexact", "ndecompress", "residual_bits")} == \
+        {"ncells": 100000, "ndocs": 100000, "nexact": 100000, "ndecompress": 100000, "residual_bits": 8}
     assert Residuals.exists(tmp_path / "idx" / "ivf")
     assert json.loads((tmp_path / "idx" / "ivf" / "residuals" / "codec.json").read_text())["nbits"] == 8
     assert [r["qid"] for r in coded] == [r["qid"] for r in exact]

@@ -103,3 +103,25 @@ def test_search_through_residual_codes(tmp_path, monkeypatch):
     monkeypatch.setattr("pyserini_ckd.teacher.centroid_index.PRF_RESCORE", 2)
     rescored = ivf.nearest_tokens(vectors, 5, idx.tokens, cells=3, codes=True)
     assert np.mean([len(set(a.tolist()) & set(b.tolist())) / 5 for a, b in zip(exact, rescored)]) >= agree
+
+
+def test_the_sized_rule_turns_the_decompression_stage_on(tmp_path, monkeypatch):
+    """Past DECOMPRESS_FROM_NDOCS (lowered here to fit a small index) a search without ndecompress ranks ndocs / 4
+    documents from residual codes, built on first use, and scores MIN_NEXACT of them exactly; ndecompress 0 keeps
+    the stage off and builds no codes."""
+    import pyserini_ckd.teacher.centroid_index as centroid_index
+    from pyserini_ckd.teacher.centroid_index import Approximate, build_centroid_index
+    from pyserini_ckd.teacher.residuals import Residuals
+
+    idx = _synthetic_index(tmp_path / "ix", [20] * 400, dim=32, similarity="cosine")
+    build_centroid_index(idx, centroids=64)
+    monkeypatch.setattr(centroid_index, "DECOMPRESS_FROM_NDOCS", 200)
+    monkeypatch.setattr(centroid_index, "MIN_NEXACT", 10)
+    q = torch.from_numpy(np.asarray(idx.tokens[idx.offsets[7]:idx.offsets[7] + 8], dtype=np.float32))
+    off = Approximate(ncells=4, ndocs=200, ndecompress=0)
+    assert [len(s) for s in idx.centroid_index().stages(q, None, off)] == [200, 50, 50]  # nexact = ndocs / 4
+    assert idx.search(q, 1, approximate=off)[0][0] == 7 and not Residuals.exists(tmp_path / "ix" / "ivf")
+    sized = Approximate(ncells=4, ndocs=200)
+    assert sized.sized(idx.num_docs).ndecompress == 50
+    assert idx.search(q, 1, approximate=sized)[0][0] == 7 and Residuals.exists(tmp_path / "ix" / "ivf")
+    assert [len(s) for s in idx.centroid_index().stages(q, None, sized)] == [200, 50, 10]

@@ -166,24 +166,30 @@ def test_the_first_stage_is_approximate_past_a_size(index, monkeypatch):
 
     _, idx = index
     assert idx.first_stage("auto") is None and idx.first_stage("exact") is None
-    assert idx.first_stage("approximate", Approximate(ndocs=5, nexact=2)) == Approximate(ndocs=5, nexact=2)
+    assert idx.first_stage("approximate", Approximate(ndocs=5, nexact=2)) == Approximate(ndocs=5, nexact=2, ndecompress=0)
     with pytest.raises(ValueError, match="first stage must be one of"):
         idx.first_stage("fast")
     monkeypatch.setattr(token_index, "APPROX_FROM_TOKENS", idx.tokens.shape[0] - 1)
-    assert idx.first_stage("auto") == Approximate(ndocs=4096, nexact=1024)  # sized: the floors at this size
+    assert idx.first_stage("auto") == Approximate(ndocs=4096, nexact=1024, ndecompress=0)  # sized: the floors here
 
 
 def test_approximate_settings_grow_with_the_collection():
-    """ndocs = max(4096, 2^round(log2(N / 64))), nexact = max(1024, ndocs / 4), 32 centres probed; given values
-    are kept."""
+    """ndocs = max(4096, 2^round(log2(N / 64))), nexact = max(1024, ndocs / 4), 32 centres probed; from ndocs 32,768
+    on (about 1.5 M passages) the decompression stage keeps min(ndocs / 4, 16,384) and nexact is 1,024; given values
+    are kept, 0 is no stage, and a sized stage no wider than a given nexact is dropped."""
     from pyserini_ckd.teacher.centroid_index import Approximate
 
-    sized = {n: Approximate().sized(n) for n in (10, 10_000, 100_000, 1_000_000, 8_800_000)}
-    assert [(a.ndocs, a.nexact) for a in sized.values()] == [(4096, 1024), (4096, 1024), (4096, 1024), (16384, 4096),
-                                                             (131072, 32768)]
+    sized = {n: Approximate().sized(n) for n in (10, 10_000, 100_000, 1_000_000, 2_000_000, 4_000_000, 8_800_000)}
+    assert [(a.ndocs, a.nexact, a.ndecompress) for a in sized.values()] == [
+        (4096, 1024, 0), (4096, 1024, 0), (4096, 1024, 0), (16384, 4096, 0),
+        (32768, 1024, 8192), (65536, 1024, 16384), (131072, 1024, 16384)]
     assert {a.ncells for a in sized.values()} == {32}
-    assert Approximate(ndocs=100).sized(1_000_000) == Approximate(ndocs=100, nexact=1024)
-    assert Approximate(nexact=7).sized(1_000_000) == Approximate(ndocs=16384, nexact=7)
+    assert Approximate(ndocs=100).sized(1_000_000) == Approximate(ndocs=100, nexact=1024, ndecompress=0)
+    assert Approximate(nexact=7).sized(1_000_000) == Approximate(ndocs=16384, nexact=7, ndecompress=0)
+    assert Approximate(ndecompress=0).sized(8_800_000) == Approximate(ndocs=131072, nexact=32768, ndecompress=0)
+    assert Approximate(nexact=16384).sized(8_800_000).ndecompress == 0  # the sized 16,384 would rank no more
+    assert Approximate(nexact=4096).sized(8_800_000).ndecompress == 16384
+    assert Approximate(ndecompress=4096).sized(1_000_000) == Approximate(ndocs=16384, nexact=1024, ndecompress=4096)
 
 
 @pytest.mark.parametrize("similarity", ["l2", "cosine"])

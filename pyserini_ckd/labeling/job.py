@@ -33,7 +33,8 @@ from ..jobs import non_negative_float, non_negative_int, positive_int, setting
 from .formats import FORMATS, export_labels, import_labels
 from .labelers import CE_TEACHER, LABELERS, NEEDS_TEACHER, LabelSettings, Timer, label_query, prepare_queries
 from .labels import meta_path, write_labels
-from ..teacher.centroid_index import (APPROX_FROM_TOKENS, DOCS_PER_KEPT, FIRST_STAGES, KEPT_PER_EXACT, MIN_NDOCS,
+from ..teacher.centroid_index import (APPROX_FROM_TOKENS, DECOMPRESS_FROM_NDOCS, DOCS_PER_KEPT, FIRST_STAGES,
+                                      KEPT_PER_EXACT, MAX_NDECOMPRESS, MIN_NDOCS,
                                       MIN_NEXACT, PRF_FROM, PRF_RESCORE, Approximate)
 from ..teacher.residuals import NBITS
 from ..teacher.token_index import IN_MEMORY_TOKENS
@@ -89,11 +90,14 @@ class LabelJob:
                                         f"(default: max({MIN_NDOCS:,}, the collection's size / {DOCS_PER_KEPT}) as a power of 2)")
     nexact: Optional[int] = setting(None, type=positive_int, group="candidates",
                                     help="approximate first stage: documents scored exactly after the full centroid "
-                                         f"interaction (default: max({MIN_NEXACT:,}, ndocs / {KEPT_PER_EXACT}))")
-    ndecompress: Optional[int] = setting(None, type=positive_int, group="candidates",
+                                         f"interaction (default: max({MIN_NEXACT:,}, ndocs / {KEPT_PER_EXACT}), or "
+                                         f"{MIN_NEXACT:,} with the decompression stage)")
+    ndecompress: Optional[int] = setting(None, type=non_negative_int, group="candidates",
                                          help="approximate first stage: documents the full centroid interaction keeps for "
                                               "MaxSim from residual codes (INDEX/ivf/residuals/, built once), whose best "
-                                              "--nexact are scored exactly (default: no such stage)")
+                                              f"--nexact are scored exactly; 0: no such stage (default: none below ndocs "
+                                              f"{DECOMPRESS_FROM_NDOCS:,}, about 1.5 M passages, else min(ndocs / "
+                                              f"{KEPT_PER_EXACT}, {MAX_NDECOMPRESS:,}))")
     residual_bits: int = setting(Approximate.residual_bits, type=positive_int, group="candidates",
                                  help="bits a dimension of the residual codes (1, 2, 4 or 8)")
     prf_from: str = setting("codes", choices=PRF_FROM, group="candidates",
@@ -154,6 +158,14 @@ def load_teacher(job: LabelJob, labeler: str, corpus, settings: LabelSettings):
                                                   prf_codes=job.prf_from == "codes" and LABELERS[labeler].expands),
                                       job.in_memory_tokens)
     return DenseTeacher(job.teacher, corpus, settings.rocchio, job.device)
+
+
+def first_stage_meta(teacher):
+    """How a late-interaction teacher searched the collection: ``exact``, or the approximate settings sized to its
+    index (:meth:`~pyserini_ckd.teacher.centroid_index.Approximate.sized`); None for other teachers."""
+    if not hasattr(teacher, "approximate"):
+        return None
+    return dataclasses.asdict(teacher.approximate) if teacher.approximate is not None else "exact"
 
 
 def read_pool(path: Path, corpus) -> dict:
@@ -295,7 +307,8 @@ def _finish(job: LabelJob, settings: LabelSettings, dataset, teacher, entries, s
             "pool": str(job.pool) if job.pool else None,
             "seconds": {k: round(v, 2) for k, v in seconds.items()},
             "teacher_cost_seconds": round(sum(seconds.values()), 2),
-            "index_reused": getattr(teacher, "reused_index", None), "processes": processes,
+            "index_reused": getattr(teacher, "reused_index", None), "first_stage": first_stage_meta(teacher),
+            "processes": processes,
             "wall_seconds": round(time.perf_counter() - started, 2), "machine": platform.machine(), "device": job.device}
     with atomic_output(meta_path(job.output)) as tmp:
         tmp.write_text(json.dumps(meta, indent=1))

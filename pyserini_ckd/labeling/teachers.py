@@ -78,7 +78,7 @@ class LateInteractionTeacher:
         if self.approximate is not None:
             self.index.centroid_index()  # built once (its seconds are index seconds)
         prf_through_codes = self.prf_codes and self.index.streamed and self.index.centroid_index(build=False) is not None
-        if (self.approximate is not None and approximate.ndecompress is not None) or prf_through_codes:
+        if (self.approximate is not None and self.approximate.ndecompress) or prf_through_codes:
             self.index.residual_codes(approximate.residual_bits)  # the same
         self.index_seconds = time.perf_counter() - start
         self.position = {d: i for i, d in enumerate(self.index.docids)}

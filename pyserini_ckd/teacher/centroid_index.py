@@ -34,7 +34,8 @@ interaction, each of their tokens replaced by its centre (``codes.u16``) and eve
     F(d) = sum_i w_i max_{t in d} s(q_i, centre(t)),
 
 which keeps the soft matches that pruning drops, and the ``nexact`` best by F are scored exactly from
-their vectors on disk (:meth:`TokenIndex.maxsim_docs`). With ``ndecompress``, the full interaction keeps
+their vectors on disk (:meth:`TokenIndex.maxsim_docs`). With ``ndecompress`` (sized from ``ndocs`` 32,768 on,
+about 1.5 M passages, or given), the full interaction keeps
 ``ndecompress`` documents instead, and their MaxSim from residual codes (each token mu_c + r_hat) picks the
 ``nexact`` scored exactly: fewer documents read from disk for the same recall. PRF's nearest tokens look in
 the ``prf_cells`` best lists of each centroid and score those tokens exactly (or rank them from the residual
@@ -83,6 +84,10 @@ MIN_NDOCS = 4096  # the sized defaults below (chosen on dev queries at 100 k and
 DOCS_PER_KEPT = 64
 KEPT_PER_EXACT = 4
 MIN_NEXACT = 1024
+DECOMPRESS_FROM_NDOCS = 32768  # the sized rule's decompression stage, from this ndocs on (about 1.5 M passages):
+# chosen on dev queries at 1 M synthetic passages, cold; at ndocs 32,768 / 65,536 / 131,072 it recalls within 0.007
+# of ndocs / 4 scored exactly, 1.1-1.5x faster and reading half as much; at 16,384 it is slower
+MAX_NDECOMPRESS = 16384
 
 
 def default_ndocs(num_docs: int) -> int:
@@ -99,6 +104,12 @@ def default_nexact(ndocs: int) -> int:
     return max(MIN_NEXACT, ndocs // KEPT_PER_EXACT)
 
 
+def default_ndecompress(ndocs: int) -> int:
+    """Documents the full centroid interaction keeps for MaxSim from residual codes: none (0) below
+    :data:`DECOMPRESS_FROM_NDOCS`, else min(ndocs / 4, 16,384), of which :data:`MIN_NEXACT` are scored exactly."""
+    return 0 if ndocs < DECOMPRESS_FROM_NDOCS else min(MAX_NDECOMPRESS, ndocs // KEPT_PER_EXACT)
+
+
 def token_rows(token_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
     """The token rows of the given documents laid end to end (``offsets[d]:offsets[d + 1]`` for each d in
     turn), without a Python loop."""
@@ -111,12 +122,13 @@ def token_rows(token_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
 class Approximate:
     """Settings of the approximate first stage (PLAID's names where it has them): centres probed per query
     vector, documents kept by the pruned centroid interaction, documents re-scored exactly after the full
-    one, and centres probed per PRF centroid for its nearest tokens. ``ndocs`` and ``nexact`` left None
-    are sized to the collection by :meth:`sized` (:func:`default_ndocs`, :func:`default_nexact`).
-    ``ndecompress``, where set, puts a stage between the full interaction and the exact scoring: the full
-    interaction keeps ``ndecompress`` documents, their MaxSim from residual codes (``INDEX/ivf/residuals/``,
-    :mod:`~pyserini_ckd.teacher.residuals`, built on first use with ``residual_bits`` a dimension) picks the
-    ``nexact`` scored exactly from disk (PLAID's decompression stage). ``prf_codes`` (the default) ranks the
+    one, and centres probed per PRF centroid for its nearest tokens. ``ndocs``, ``nexact`` and ``ndecompress``
+    left None are sized to the collection by :meth:`sized` (:func:`default_ndocs`, :func:`default_nexact`,
+    :func:`default_ndecompress`). ``ndecompress`` 0 is no such stage; above ``nexact`` it puts a stage between
+    the full interaction and the exact scoring: the full interaction keeps ``ndecompress`` documents, and their
+    MaxSim from residual codes (``INDEX/ivf/residuals/``, :mod:`~pyserini_ckd.teacher.residuals`, built on first
+    use with ``residual_bits`` a dimension) picks the ``nexact`` scored exactly from disk (PLAID's decompression
+    stage; sized, from about 1.5 M passages on). ``prf_codes`` (the default) ranks the
     tokens of PRF's probed lists from the same codes in list order and reads only the best :data:`PRF_RESCORE` k
     of them from disk, instead of every probed vector (a streamed index; the codes are built on first use)."""
 
@@ -129,10 +141,16 @@ class Approximate:
     prf_codes: bool = True
 
     def sized(self, num_docs: int) -> "Approximate":
-        """These settings with ``ndocs`` and ``nexact`` set for ``num_docs`` documents where they were None."""
+        """These settings with ``ndocs``, ``ndecompress`` and ``nexact`` set for ``num_docs`` documents where they
+        were None. With the decompression stage, ``nexact`` defaults to :data:`MIN_NEXACT` (the codes rank the
+        documents well enough that it need not grow with N); a sized stage that would keep no more than a given
+        ``nexact`` is dropped (0)."""
         ndocs = self.ndocs if self.ndocs is not None else default_ndocs(num_docs)
-        nexact = self.nexact if self.nexact is not None else default_nexact(ndocs)
-        return replace(self, ndocs=ndocs, nexact=nexact)
+        ndecompress = self.ndecompress if self.ndecompress is not None else default_ndecompress(ndocs)
+        nexact = self.nexact if self.nexact is not None else MIN_NEXACT if ndecompress else default_nexact(ndocs)
+        if self.ndecompress is None and ndecompress <= nexact:
+            ndecompress = 0
+        return replace(self, ndocs=ndocs, nexact=nexact, ndecompress=ndecompress)
 
 
 class CentroidIndex:
@@ -182,7 +200,7 @@ class CentroidIndex:
         settings = settings.sized(self.num_docs)
         s = self.scores(q)
         kept = self._pruned(s, weights, settings)
-        decompress = settings.ndecompress is not None
+        decompress = bool(settings.ndecompress)
         width = max(settings.ndecompress, settings.nexact) if decompress else settings.nexact
         full_kept = kept
         if len(kept) > width:

@@ -377,7 +377,7 @@ class TokenIndex:
             return []
         if approximate is not None:
             ivf = self.centroid_index()
-            if approximate.ndecompress is not None:
+            if approximate.sized(self.num_docs).ndecompress:
                 self.residual_codes(approximate.residual_bits)
             return [self.rescore(q, ivf.candidates(q, w, approximate), k, w) for q, w in zip(queries, weights)]
         k = min(k, self.num_docs)

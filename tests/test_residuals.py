@@ -38,7 +38,7 @@ def test_codes_decode_to_their_buckets_weights(nbits):
 def test_decompressed_maxsim_is_within_the_codes_error(tmp_path, monkeypatch, nbits, similarity):
     """D(d) differs from the exact MaxSim by at most sum_i |w_i| |q_i| e (inner product; twice that for L2, whose
     ||t||^2 is stored), e = max_t ||r(t) - r_hat(t)|| (plus float16 rounding of the norms); the codes in list
-    order (placed in several rounds, each of several chunks) are those in row order."""
+    order (placed in several rounds, each of several chunks) are those in row order; chunks do not move D."""
     from pyserini_ckd.teacher.centroid_index import build_centroid_index
     from pyserini_ckd.teacher.residuals import build_residuals
     from pyserini_ckd.teacher.token_index import product_error, scan_dtype
@@ -57,6 +57,10 @@ def test_decompressed_maxsim_is_within_the_codes_error(tmp_path, monkeypatch, nb
     q, weights = torch.randn(3, 16), torch.tensor([1.0, 0.5, 2.0])
     docs = np.arange(idx.num_docs)
     approx = ivf._decompressed(ivf.scores(q), q, weights, docs)
+    with monkeypatch.context() as m:  # scored 3 documents at a time, advised 5 at a time: the same scores
+        m.setattr("pyserini_ckd.teacher.centroid_index.SCORE_CHUNK", 3)
+        m.setattr("pyserini_ckd.teacher.centroid_index.DECOMPRESS_READ", 5)
+        np.testing.assert_array_equal(ivf._decompressed(ivf.scores(q), q, weights, docs), approx)
     exact = idx.maxsim_docs(q, docs, weights).numpy()
     per = q.norm(dim=1) if similarity == "cosine" else 2 * q.norm(dim=1)
     r_hat = float(res.decode_rows(np.arange(len(tokens))).norm(dim=1).max())

@@ -140,6 +140,11 @@ def test_approximate_first_stage_finds_the_exact_ranking(index, monkeypatch):
         np.testing.assert_allclose([s for _, s in approx], [s for _, s in exact], atol=1e-3)
         few = ivf.candidates(q, None, Approximate(ncells=1, ndocs=6, nexact=2))
         assert 0 < len(few) <= 2 and list(few) == sorted(few)
+        for ncells, ndocs in ((1, 3), (2, 5), (4, idx.num_docs)):  # the pruned interaction against A(d) by a loop
+            a_d = _pruned_scores(ivf, ivf.scores(q), ncells)
+            hit = np.flatnonzero(a_d > 0)
+            expected = np.sort(hit[np.lexsort((hit, -a_d[hit]))][:ndocs])
+            np.testing.assert_array_equal(ivf._pruned(ivf.scores(q), None, Approximate(ncells=ncells, ndocs=ndocs)), expected)
         kept = np.arange(idx.num_docs)  # the full interaction: a loop over documents, one gather, chunks of 3
         s = ivf.scores(q)
         whole = ivf._full(s, None, kept)
@@ -148,7 +153,7 @@ def test_approximate_first_stage_finds_the_exact_ranking(index, monkeypatch):
                 if idx.offsets[d + 1] > idx.offsets[d] else 0.0 for d in kept]
         np.testing.assert_allclose(whole, loop, rtol=1e-12)
         with monkeypatch.context() as m:
-            m.setattr(centroid_index, "FULL_CHUNK", 3)
+            m.setattr(centroid_index, "SCORE_CHUNK", 3)
             np.testing.assert_array_equal(ivf._full(s, None, kept), whole)
         assert torch.equal(ivf.nearest_tokens(q, 5, idx.tokens, cells=4), idx.nearest_tokens(q, 5))
     from pyserini_ckd.teacher.token_index import TokenIndex
@@ -171,6 +176,20 @@ def test_the_first_stage_is_approximate_past_a_size(index, monkeypatch):
         idx.first_stage("fast")
     monkeypatch.setattr(token_index, "APPROX_FROM_TOKENS", idx.tokens.shape[0] - 1)
     assert idx.first_stage("auto") == Approximate(ndocs=4096, nexact=1024, ndecompress=0)  # sized: the floors here
+
+
+def _pruned_scores(ivf, s, ncells):
+    """A(d) = sum_i max(0, max over q_i's probed centres c holding a token of d of s(q_i, c) - f_i), by a loop."""
+    a_d = np.zeros(ivf.num_docs)
+    for i in range(s.shape[0]):
+        order = torch.argsort(s[i], descending=True, stable=True).tolist()
+        floor = s[i, order[ncells]] if ncells < len(order) else s[i, order[-1]] - 1.0
+        best = np.zeros(ivf.num_docs)
+        for c in order[:ncells]:
+            for d in ivf._list(c, ivf.docs):
+                best[d] = max(best[d], float(s[i, c] - floor))
+        a_d += best
+    return a_d
 
 
 def test_approximate_settings_grow_with_the_collection():
@@ -371,3 +390,16 @@ def test_candidates_vectors_are_advised_in_merged_page_ranges(tmp_path):
     q = torch.randn(4, 128)
     docs = rng.permutation(len(lengths))[:60]
     torch.testing.assert_close(idx.maxsim_docs(q, docs, dtype=torch.float32, chunk=7), idx.maxsim_all(q)[docs], atol=1e-4, rtol=1e-5)
+
+
+def test_segment_max_equals_torch_segment_reduce():
+    """segment_max, the full interaction's and decompression stage's per-document maximum, is torch.segment_reduce's
+    max, ties and negative values included, in float32 and bf16."""
+    from pyserini_ckd.teacher.centroid_index import segment_max
+
+    g = torch.Generator().manual_seed(0)
+    lengths = np.array([1, 4, 2, 7, 1, 3])
+    values = torch.randint(-3, 3, (int(lengths.sum()), 5), generator=g).float()  # many ties
+    for dtype in (torch.float32, torch.bfloat16):
+        v = values.to(dtype)
+        assert torch.equal(segment_max(v, lengths), torch.segment_reduce(v, "max", lengths=torch.from_numpy(lengths), axis=0))

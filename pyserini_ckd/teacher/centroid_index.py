@@ -66,7 +66,10 @@ SAMPLE_PER_CENTROID = 32
 PRF_RESCORE = 16  # PRF from residual codes: the best 16k tokens by their codes are re-scored exactly from disk
 # (on SciFact's real index 4k found 0.611 of the exact nearest tokens, 16k 0.615, as reading every probed vector)
 PRF_FROM = ("codes", "vectors")  # what a streamed index's PRF ranks its probed tokens by (label --prf-from)
-FULL_CHUNK = 8192  # documents a full centroid interaction gathers at once (about 70 MB at 32 query vectors)
+SCORE_CHUNK = 512  # documents the full interaction and the decompression stage score at once: their gathered
+# rows (about 5 MB of centre scores, 20 MB of decoded residuals) stay in cache; on 131,072 documents of the 1 M
+# index the full interaction took 0.33 s against 1.55 s with chunks of 8,192 and torch.segment_reduce
+DECOMPRESS_READ = 8192  # documents whose residual codes are advised MADV_WILLNEED together (parallel reads)
 APPROX_FROM_TOKENS = 2_000_000  # first stage "auto": approximate beyond this many token vectors (the token
 # index's in-memory limit: below it the exact scan is held in memory and fast)
 FIRST_STAGES = ("auto", "exact", "approximate")
@@ -108,6 +111,14 @@ def default_ndecompress(ndocs: int) -> int:
     """Documents the full centroid interaction keeps for MaxSim from residual codes: none (0) below
     :data:`DECOMPRESS_FROM_NDOCS`, else min(ndocs / 4, 16,384), of which :data:`MIN_NEXACT` are scored exactly."""
     return 0 if ndocs < DECOMPRESS_FROM_NDOCS else min(MAX_NDECOMPRESS, ndocs // KEPT_PER_EXACT)
+
+
+def segment_max(values: torch.Tensor, lengths: np.ndarray) -> torch.Tensor:
+    """(len(lengths), m) maxima of the consecutive runs of ``lengths`` rows of ``values`` (each length > 0): a
+    scatter-max by owner, exact, and 3x faster on a CPU than ``torch.segment_reduce``."""
+    owner = torch.repeat_interleave(torch.arange(len(lengths)), torch.from_numpy(lengths))
+    out = torch.full((len(lengths), values.shape[1]), float("-inf"), dtype=values.dtype)
+    return out.scatter_reduce_(0, owner[:, None].expand(-1, values.shape[1]), values, "amax")
 
 
 def token_rows(token_offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
@@ -221,10 +232,10 @@ class CentroidIndex:
         table = s.float().T.contiguous()
         w = weights.double() if weights is not None else torch.ones(s.shape[0], dtype=torch.float64)
         has = np.flatnonzero(lengths > 0)
-        for lo in range(0, len(has), FULL_CHUNK):  # chunks of documents: the (tokens, m) gather stays bounded
-            part = has[lo:lo + FULL_CHUNK]
+        for lo in range(0, len(has), SCORE_CHUNK):  # chunks of documents: the (tokens, m) gather stays in cache
+            part = has[lo:lo + SCORE_CHUNK]
             codes = torch.from_numpy(self.codes[token_rows(self.token_offsets, docs[part])].astype(np.int64))
-            best = torch.segment_reduce(table.index_select(0, codes), "max", lengths=torch.from_numpy(lengths[part]), axis=0)
+            best = segment_max(table.index_select(0, codes), lengths[part])
             out[part] = (best.double() * w).sum(1).numpy()
         return out
 
@@ -248,17 +259,18 @@ class CentroidIndex:
         q_sq = (q.float() * q.float()).sum(-1)[None, :]
         w = weights.double() if weights is not None else torch.ones(s.shape[0], dtype=torch.float64)
         has = np.flatnonzero(lengths > 0)
-        for lo in range(0, len(has), FULL_CHUNK):
-            part = has[lo:lo + FULL_CHUNK]
-            will_need(residuals.rows, self.token_offsets, docs[part])
-            rows = token_rows(self.token_offsets, docs[part])
-            codes = torch.from_numpy(self.codes[rows].astype(np.int64))
-            approx = table.index_select(0, codes).add_((residuals.decode_rows(rows, dtype) @ qt).float())
-            if l2:  # 2 (q_i . mu_c + q_i . r_hat) - ||q_i||^2 - ||t||^2
-                t_sq = torch.from_numpy(residuals.sq_norms[rows].astype(np.float32))
-                approx.mul_(2).sub_(q_sq).sub_(t_sq[:, None])
-            best = torch.segment_reduce(approx, "max", lengths=torch.from_numpy(lengths[part]), axis=0)
-            out[part] = (best.double() * w).sum(1).numpy()
+        for start in range(0, len(has), DECOMPRESS_READ):
+            will_need(residuals.rows, self.token_offsets, docs[has[start:start + DECOMPRESS_READ]])
+            for lo in range(start, min(start + DECOMPRESS_READ, len(has)), SCORE_CHUNK):
+                part = has[lo:min(lo + SCORE_CHUNK, start + DECOMPRESS_READ)]
+                rows = token_rows(self.token_offsets, docs[part])
+                codes = torch.from_numpy(self.codes[rows].astype(np.int64))
+                approx = table.index_select(0, codes).add_((residuals.decode_rows(rows, dtype) @ qt).float())
+                if l2:  # 2 (q_i . mu_c + q_i . r_hat) - ||q_i||^2 - ||t||^2
+                    t_sq = torch.from_numpy(residuals.sq_norms[rows].astype(np.float32))
+                    approx.mul_(2).sub_(q_sq).sub_(t_sq[:, None])
+                best = segment_max(approx, lengths[part])
+                out[part] = (best.double() * w).sum(1).numpy()
         return out
 
     @property

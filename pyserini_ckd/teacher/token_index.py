@@ -687,9 +687,11 @@ def build_token_index(teacher: LateInteractionEncoder, documents: Iterable[Docum
                 for batch in token_budget_batches([len(x) for x in ids], batch_size * longest, batch_size):
                     with torch.autocast(teacher.device.type, dtype=dtype, enabled=dtype is not None):
                         emb, mask, input_ids = teacher.encode_doc_ids([ids[i] for i in batch])
+                    # one copy a batch from a GPU, not two a document
+                    emb, mask, input_ids = emb.float().cpu(), mask.cpu(), input_ids.cpu()
                     for row, i in enumerate(batch):
                         keep = mask[row]
-                        rows[i] = (emb[row][keep].float().cpu().numpy(), input_ids[row][keep].cpu().numpy())
+                        rows[i] = (emb[row][keep].numpy(), input_ids[row][keep].numpy())
                 for doc, (vectors, token_ids) in zip(window, rows):
                     writer.add(doc.docid, vectors, token_ids)
                 bar.update(len(window))

@@ -101,3 +101,12 @@ def test_the_decompression_stage_is_swept_cold(tmp_path):
     assert staged["recall@100"] <= staged["exact_top100_in_nexact"] <= staged["exact_top100_in_ndecompress"] \
         <= staged["exact_top100_in_ndocs"] <= 1
     assert staged["exact_top100_in_ndecompress"] >= plain["exact_top100_in_nexact"]  # 100 kept by the full interaction, not 20
+
+
+def test_pruned_scale_times_the_pruned_interaction():
+    """benchmarks/pruned_scale.py on lists in memory: the sized ndocs kept, the list entries a query probes."""
+    import pruned_scale
+
+    result = pruned_scale.main(["--docs", "5000", "--tokens", "40000", "--centroids", "64", "--repeats", "2"])
+    assert result["ndocs"] == 4096 and result["kept"] == 4096 and len(result["seconds"]) == 2
+    assert result["list_entries_per_query"] == 32 * 32 * 40000 // 64

@@ -28,6 +28,8 @@ def test_codes_decode_to_their_buckets_weights(nbits):
     np.testing.assert_array_equal(codec.weights[first], decoded[:, 0])
     error = float(((decoded - r) ** 2).mean() / (r ** 2).mean())
     assert error < {1: 0.5, 2: 0.2, 4: 0.05, 8: 0.01}[nbits]
+    for dtype in (torch.float32, torch.bfloat16):  # no rows (an empty list probed beside others): (0, dim)
+        assert codec.decode(torch.from_numpy(packed[:0]), dtype=dtype).shape == (0, 16)
     again = ResidualCodec.from_json(codec.to_json())
     np.testing.assert_array_equal(again.decode(torch.from_numpy(packed)).numpy(), decoded)
     with pytest.raises(ValueError, match="residual bits"):
@@ -107,6 +109,13 @@ def test_search_through_residual_codes(tmp_path, monkeypatch):
     monkeypatch.setattr("pyserini_ckd.teacher.centroid_index.PRF_RESCORE", 2)
     rescored = ivf.nearest_tokens(vectors, 5, idx.tokens, cells=3, codes=True)
     assert np.mean([len(set(a.tolist()) & set(b.tolist())) / 5 for a, b in zip(exact, rescored)]) >= agree
+    # an empty list probed beside others (a centre k-means left without tokens): list 0's rows given to list 1
+    ivf.offsets = ivf.offsets.copy()
+    ivf.offsets[1] = ivf.offsets[0]
+    monkeypatch.setattr("pyserini_ckd.teacher.centroid_index.PRF_RESCORE", 10 ** 4)
+    every = len(ivf.offsets) - 1
+    assert torch.equal(ivf.nearest_tokens(vectors, 5, idx.tokens, cells=every, codes=True),
+                       ivf.nearest_tokens(vectors, 5, idx.tokens, cells=every))
 
 
 def test_the_sized_rule_turns_the_decompression_stage_on(tmp_path, monkeypatch):

@@ -108,11 +108,12 @@ class ResidualCodec:
         then a byte's 8 / nbits values are gathered as one integer of as many 16-bit halves (2, 4 and 8 bits),
         about 2.5x faster than gathering float32 rows."""
         table = self.table() if table is None else table
+        shape = (packed.shape[0], packed.shape[1] * self.per_byte)  # (0, dim) for no rows: an empty inverted list
         whole = {2: torch.int64, 4: torch.int32, 8: torch.int16}.get(self.nbits)
         if dtype == torch.bfloat16 and whole is not None:
             words = table.to(torch.bfloat16).contiguous().view(whole)[:, 0]
-            return words.index_select(0, packed.flatten().int()).view(torch.bfloat16).reshape(packed.shape[0], -1)
-        return table[packed.long()].reshape(packed.shape[0], -1).to(dtype)
+            return words.index_select(0, packed.flatten().int()).view(torch.bfloat16).reshape(shape)
+        return table[packed.long()].reshape(shape).to(dtype)
 
     def to_json(self) -> dict:
         return {"nbits": self.nbits, "cutoffs": self.cutoffs.tolist(), "weights": self.weights.tolist()}

@@ -352,24 +352,39 @@ class CentroidIndex:
 
     def _coded_nearest(self, vectors: torch.Tensor, s: torch.Tensor, probe: torch.Tensor, keep: int) -> list:
         """Per vector, the rows of the ``keep`` probed tokens of highest inner product estimated from their
-        residual codes (list order, every probed list's codes advised ``MADV_WILLNEED`` first), best first."""
-        from .token_index import will_need_rows
+        residual codes (list order, every probed list's codes advised ``MADV_WILLNEED`` first), best first. Each
+        probed list is decoded once, in bf16 where the CPU multiplies it natively (as the decompression stage's
+        codes are: these estimates only choose what is re-scored exactly), and multiplied with every vector
+        that probes it in one product."""
+        from .token_index import scan_dtype, will_need_rows
 
         residuals = self.built_residuals()
-        ranges = sorted({(int(self.offsets[c]), int(self.offsets[c + 1])) for c in probe.flatten().tolist()})
+        dtype = scan_dtype("cpu")
+        users: dict = {}  # centre -> the vectors that probe it
+        for i, cells in enumerate(probe.tolist()):
+            for c in cells:
+                users.setdefault(c, []).append(i)
+        spans = {c: (int(self.offsets[c]), int(self.offsets[c + 1])) for c in users}
+        ranges = sorted(spans.values())
         will_need_rows(residuals.lists, np.array([lo for lo, _ in ranges], dtype=np.int64),
                        np.array([hi for _, hi in ranges], dtype=np.int64))
+        q = vectors.float().to(dtype)
+        estimates = {}  # (centre, vector) -> mu_c . v + r_hat . v of the centre's tokens, float32
+        for c, who in users.items():
+            lo, hi = spans[c]
+            if hi > lo:
+                products = (residuals.decode_listed(lo, hi, dtype) @ q[who].T).float()
+                for j, i in enumerate(who):
+                    estimates[c, i] = products[:, j] + s[i, c]
         found = []
-        for i in range(vectors.shape[0]):
-            spans = [(int(self.offsets[c]), int(self.offsets[c + 1])) for c in probe[i].tolist()]
-            if not sum(hi - lo for lo, hi in spans):
+        for i, cells in enumerate(probe.tolist()):
+            parts = [(c, estimates[c, i]) for c in cells if (c, i) in estimates]
+            if not parts:
                 found.append(np.zeros(0, dtype=np.int64))
                 continue
-            decoded = torch.cat([residuals.decode_listed(lo, hi) for lo, hi in spans])
-            base = torch.repeat_interleave(s[i, probe[i]], torch.tensor([hi - lo for lo, hi in spans]))
-            scores = decoded @ vectors[i].float() + base
+            scores = torch.cat([e for _, e in parts])
             pick = scores.topk(min(keep, len(scores))).indices.numpy()
-            found.append(np.concatenate([self._list(int(c), self.tokens) for c in probe[i]])[pick])
+            found.append(np.concatenate([self._list(c, self.tokens) for c, _ in parts])[pick])
         return found
 
 

@@ -148,9 +148,9 @@ class Residuals:
         """r_hat of the given token rows (row order), (len(rows), dim) in ``dtype`` (float32 or bf16)."""
         return self.codec.decode(torch.from_numpy(np.asarray(self.rows[rows])), self._table, dtype)
 
-    def decode_listed(self, lo: int, hi: int) -> torch.Tensor:
-        """r_hat of list positions lo:hi (``ivf/tokens.u32`` order), (hi - lo, dim) float32."""
-        return self.codec.decode(torch.from_numpy(np.array(self.lists[lo:hi])), self._table)
+    def decode_listed(self, lo: int, hi: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """r_hat of list positions lo:hi (``ivf/tokens.u32`` order), (hi - lo, dim) in ``dtype`` (float32 or bf16)."""
+        return self.codec.decode(torch.from_numpy(np.array(self.lists[lo:hi])), self._table, dtype)
 
 
 def build_residuals(index, ivf, nbits: int = 2, seed: int = 0, chunk: int = 1 << 18) -> Residuals:

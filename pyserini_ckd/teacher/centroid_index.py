@@ -89,7 +89,8 @@ KEPT_PER_EXACT = 4
 MIN_NEXACT = 1024
 DECOMPRESS_FROM_NDOCS = 32768  # the sized rule's decompression stage, from this ndocs on (about 1.5 M passages):
 # chosen on dev queries at 1 M synthetic passages, cold; at ndocs 32,768 / 65,536 / 131,072 it recalls within 0.007
-# of ndocs / 4 scored exactly, 1.1-1.5x faster and reading half as much; at 16,384 it is slower
+# of ndocs / 4 scored exactly, 1.4-3.1x faster (with segment_max) and reading 2-4x less; at 16,384 it about breaks
+# even, and stays off so that the 1 M defaults are the measured ones
 MAX_NDECOMPRESS = 16384
 
 

@@ -403,3 +403,52 @@ def test_segment_max_equals_torch_segment_reduce():
     for dtype in (torch.float32, torch.bfloat16):
         v = values.to(dtype)
         assert torch.equal(segment_max(v, lengths), torch.segment_reduce(v, "max", lengths=torch.from_numpy(lengths), axis=0))
+
+
+def test_centres_past_the_flat_kmeans_limit():
+    """default_centroids: 4 sqrt(T), capped at 16,384 (1 M passages). Past FLAT_KMEANS_UP_TO (lowered here) k-means
+    trains in two levels: exactly k distinct centres, each point about as near its centre as with flat k-means."""
+    import faiss
+
+    from pyserini_ckd.teacher import centroid_index
+    from pyserini_ckd.teacher.centroid_index import default_centroids, train_centres
+
+    assert [default_centroids(t) for t in (680_000, 6_730_000, 67_412_054, 134_800_000, 600_000_000, 2 * 10 ** 9)] == \
+        [4096, 8192, 16384, 16384, 16384, 16384]
+    rng = np.random.default_rng(0)
+    points = (rng.standard_normal((40, 8)).repeat(100, axis=0) + 0.3 * rng.standard_normal((4000, 8))).astype(np.float32)
+    flat = train_centres(points, 64, 10, 0, False)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(centroid_index, "FLAT_KMEANS_UP_TO", 16)
+        two = train_centres(points, 64, 10, 0, False)
+    assert two.shape == (64, 8) and len(np.unique(two, axis=0)) == 64
+
+    def spread(centres):
+        index = faiss.IndexFlatL2(8)
+        index.add(centres)
+        return float(index.search(points, 1)[0].mean())
+
+    assert spread(two) <= 1.5 * spread(flat)
+
+
+def test_centre_ids_past_65536_centres_are_32_bit(tmp_path, monkeypatch):
+    """Past U16_CODES_UP_TO centres (lowered here) the centre ids go to codes.u32: the same lists, codes and searches
+    as codes.u16."""
+    import shutil
+
+    from pyserini_ckd.teacher import centroid_index
+    from pyserini_ckd.teacher.centroid_index import Approximate, build_centroid_index
+    from pyserini_ckd.teacher.token_index import TokenIndex
+    from test_residuals import _synthetic_index
+
+    idx = _synthetic_index(tmp_path / "a", [20] * 300, dim=16, similarity="cosine")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    narrow = build_centroid_index(idx, centroids=64)
+    monkeypatch.setattr(centroid_index, "U16_CODES_UP_TO", 32)
+    other = TokenIndex.load(tmp_path / "b")
+    wide = build_centroid_index(other, centroids=64)
+    assert (tmp_path / "b" / "ivf" / "codes.u32").is_file() and not (tmp_path / "b" / "ivf" / "codes.u16").exists()
+    assert wide.codes.dtype == np.uint32 and np.array_equal(np.asarray(wide.codes), np.asarray(narrow.codes))
+    q = torch.from_numpy(np.asarray(idx.tokens[idx.offsets[5]:idx.offsets[5] + 6], dtype=np.float32))
+    settings = Approximate(ncells=4, ndocs=100, nexact=20)
+    assert all(np.array_equal(a, b) for a, b in zip(narrow.stages(q, None, settings), wide.stages(q, None, settings)))

@@ -6,14 +6,16 @@ survivors, read from disk, and optionally PLAID's residual decompression in betw
 
 - ``centroids.npy`` (C, dim) float32: the mean mu_c of the token vectors assigned to each k-means centre
   (k-means, spherical for cosine teachers, trained for 10 iterations on a seeded sample of about 32
-  vectors a centre, windows of 256 consecutive vectors), and ``sq_norms.npy`` (C,) their mean squared
+  vectors a centre, windows of 256 consecutive vectors; in two levels past 16,384 centres: :func:`train_centres`),
+  and ``sq_norms.npy`` (C,) their mean squared
   norm: a centre's score below is then the mean of its tokens' scores, not the score of a point that
   tight and loose clusters share alike (on SciFact's teacher index the full interaction's top 256 holds
   0.81 of the exact top 100 with the means, 0.72 with the k-means centres);
 - ``offsets.npy`` (C + 1,) int64: centre c's list is rows ``offsets[c]:offsets[c + 1]`` of
 - ``tokens.u32`` and ``docs.u32`` (T,) uint32: the token rows assigned to each centre and their documents,
   grouped by centre (memory-mapped, only the probed lists are read);
-- ``codes.u16`` (T,) uint16: each token row's centre, in row order (10 bytes a token on disk in all);
+- ``codes.u16`` (T,) uint16: each token row's centre, in row order (10 bytes a token on disk in all;
+  ``codes.u32`` past 65,536 centres);
 - ``ivf.json``: C, T, the sample, iterations, how tokens were assigned (flat, or HNSW with its efSearch) and build seconds.
 
 Every token vector goes to its nearest centre (a flat search up to 4,096 centres, else an HNSW graph of
@@ -58,8 +60,12 @@ import torch
 
 from ..atomic import atomic_output
 
-MAX_CENTROIDS = 16384  # k-means on a CPU: more centres would train for hours at a million passages (and
-# the codes are 16-bit)
+MAX_CENTROIDS = 16384  # the default's cap (reached near 1 M passages): flat k-means of more trains for hours on a
+# CPU; more can be asked for (centroids=), trained in two levels (train_centres), which is fast but quantises worse
+# (mean cosine to the nearest centre 0.666 against 0.700 at 16,384 on the 1 M index), and at a fixed ncells more
+# centres probe a smaller share of the tokens (docs/experiments/label-scale.md, the centres past 1 M)
+FLAT_KMEANS_UP_TO = 16384  # centres beyond which k-means trains in two levels
+U16_CODES_UP_TO = 65536  # centres whose ids fit codes.u16; more are written to codes.u32
 FLAT_ASSIGN_UP_TO = 4096  # centres beyond which tokens are assigned through an HNSW graph of the centres
 ASSIGN_EF_SEARCH = 16  # HNSW assignment: 0.98 of tokens reach their nearest centre, 3.5x faster than 64
 SAMPLE_PER_CENTROID = 32
@@ -83,6 +89,47 @@ def default_centroids(tokens: int) -> int:
     return int(max(1, min(MAX_CENTROIDS, c, tokens // 8)))
 
 
+def train_centres(sample: np.ndarray, k: int, iterations: int, seed: int, spherical: bool) -> np.ndarray:
+    """(k, dim) k-means centres of ``sample`` (faiss). Up to :data:`FLAT_KMEANS_UP_TO` centres flat; beyond, in two
+    levels: 2^ceil(log2(sqrt(k))) coarse centres, then each coarse cell's points split into a share of the k
+    centres proportional to its points (largest remainders; at least 1 a non-empty cell, at most its points), so
+    each point is compared with sqrt(k)-ish centres instead of k."""
+    import faiss
+
+    dim = sample.shape[1]
+
+    def flat(points: np.ndarray, n: int) -> np.ndarray:
+        if n >= len(points):
+            return np.ascontiguousarray(points[:n], dtype=np.float32)
+        km = faiss.Kmeans(dim, n, niter=iterations, seed=seed, spherical=spherical, verbose=False,
+                          max_points_per_centroid=max(SAMPLE_PER_CENTROID, 256))
+        km.train(np.ascontiguousarray(points, dtype=np.float32))
+        return np.ascontiguousarray(km.centroids, dtype=np.float32)
+
+    if k <= FLAT_KMEANS_UP_TO or len(sample) <= k:
+        return flat(sample, k)
+    coarse = flat(sample, 2 ** int(np.ceil(np.log2(np.sqrt(k)))))
+    index = faiss.IndexFlat(dim, faiss.METRIC_INNER_PRODUCT if spherical else faiss.METRIC_L2)
+    index.add(coarse)
+    cell = index.search(np.ascontiguousarray(sample, dtype=np.float32), 1)[1][:, 0]
+    counts = np.bincount(cell, minlength=len(coarse))
+    share = k * counts / counts.sum()
+    quota = np.minimum(np.maximum(np.floor(share).astype(np.int64), (counts > 0).astype(np.int64)), counts)
+    order = np.argsort(-(share - np.floor(share)), kind="stable")
+    while quota.sum() < k:  # largest remainders first, where a cell has points to spare
+        for j in order:
+            if quota.sum() == k:
+                break
+            if quota[j] < counts[j]:
+                quota[j] += 1
+    while quota.sum() > k:  # the floors of 1 overshot: take from the largest quotas
+        quota[np.argmax(quota)] -= 1
+    members = np.argsort(cell, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    return np.concatenate([flat(sample[members[bounds[j]:bounds[j + 1]]], int(quota[j]))
+                           for j in range(len(coarse)) if quota[j] > 0])
+
+
 MIN_NDOCS = 4096  # the sized defaults below (chosen on dev queries at 100 k and 1 M synthetic passages)
 DOCS_PER_KEPT = 64
 KEPT_PER_EXACT = 4
@@ -92,6 +139,15 @@ DECOMPRESS_FROM_NDOCS = 32768  # the sized rule's decompression stage, from this
 # of ndocs / 4 scored exactly, 1.4-3.1x faster (with segment_max) and reading 2-4x less; at 16,384 it about breaks
 # even, and stays off so that the 1 M defaults are the measured ones
 MAX_NDECOMPRESS = 16384
+
+
+def codes_dtype(centroids: int):
+    """The dtype of each token's centre id: uint16 up to :data:`U16_CODES_UP_TO` centres, else uint32."""
+    return np.uint16 if centroids <= U16_CODES_UP_TO else np.uint32
+
+
+def codes_name(centroids: int) -> str:
+    return "codes.u16" if codes_dtype(centroids) == np.uint16 else "codes.u32"
 
 
 def default_ndocs(num_docs: int) -> int:
@@ -176,7 +232,8 @@ class CentroidIndex:
         total = int(self.meta["tokens"])
         self.tokens = np.memmap(self.path / "tokens.u32", dtype=np.uint32, mode="r", shape=(total,))
         self.docs = np.memmap(self.path / "docs.u32", dtype=np.uint32, mode="r", shape=(total,))
-        self.codes = np.memmap(self.path / "codes.u16", dtype=np.uint16, mode="r", shape=(total,))
+        nlist = int(self.meta["centroids"])
+        self.codes = np.memmap(self.path / codes_name(nlist), dtype=codes_dtype(nlist), mode="r", shape=(total,))
         self.token_offsets = token_offsets
         self.num_docs = len(token_offsets) - 1
         self.similarity = similarity
@@ -409,10 +466,7 @@ def build_centroid_index(index, centroids: Optional[int] = None, iterations: int
         starts = np.sort(rng.choice(total // 256, size=size // 256, replace=False)) * 256
         sample = np.concatenate([index.read_rows(lo, lo + 256) for lo in starts])
     cosine = index.similarity != "l2"
-    kmeans = faiss.Kmeans(dim, nlist, niter=iterations, seed=seed, spherical=cosine, verbose=False,
-                          max_points_per_centroid=max(SAMPLE_PER_CENTROID, 256))
-    kmeans.train(sample)
-    centres = np.ascontiguousarray(kmeans.centroids, dtype=np.float32)
+    centres = train_centres(sample, nlist, iterations, seed, cosine)
     metric = faiss.METRIC_INNER_PRODUCT if cosine else faiss.METRIC_L2
     if nlist <= FLAT_ASSIGN_UP_TO:
         assigner = faiss.IndexFlat(dim, metric)
@@ -422,7 +476,7 @@ def build_centroid_index(index, centroids: Optional[int] = None, iterations: int
         assigner.hnsw.efSearch = ASSIGN_EF_SEARCH
     assigner.add(centres)
     with atomic_output(index.path / "ivf", directory=True) as tmp:
-        codes = np.memmap(tmp / "codes.u16", dtype=np.uint16, mode="w+", shape=(total,))
+        codes = np.memmap(tmp / codes_name(nlist), dtype=codes_dtype(nlist), mode="w+", shape=(total,))
         sums, sq_sums = np.zeros((nlist, dim)), np.zeros(nlist)
         for lo in range(0, total, chunk):
             rows = index.read_rows(lo, lo + chunk)

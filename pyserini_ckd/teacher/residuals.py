@@ -1,8 +1,8 @@
 """Residual codes of a teacher's token vectors: ColBERTv2's compression (Santhanam et al., 2022), here a
 stage between the centroid interaction and the exact scoring from disk.
 
-Every token vector t is assigned to a centre c(t) of the approximate first stage (``ivf/codes.u16``), whose
-stored mean is mu_c (``ivf/centroids.npy``). Its residual r = t - mu_{c(t)} is kept with ``nbits`` bits a
+Every token vector t is assigned to a centre c(t) of the approximate first stage (``ivf/codes.u16``, or
+``codes.u32`` past 65,536 centres), whose stored mean is mu_c (``ivf/centroids.npy``). Its residual r = t - mu_{c(t)} is kept with ``nbits`` bits a
 dimension: with cutoffs k_1 < ... < k_{B-1} (B = 2^nbits) shared by every dimension,
 
     bucket(x) = #{j : x >= k_j},        r_hat_d = w_{bucket(r_d)},

@@ -428,21 +428,23 @@ class CentroidIndex:
                        np.array([hi for _, hi in ranges], dtype=np.int64))
         q = vectors.float().to(dtype)
         estimates = {}  # (centre, vector) -> mu_c . v + r_hat . v of the centre's tokens, float32
+        rows_of = {}  # centre -> its token rows, read once however many vectors probe it
         for c, who in users.items():
             lo, hi = spans[c]
             if hi > lo:
+                rows_of[c] = self._list(c, self.tokens)
                 products = (residuals.decode_listed(lo, hi, dtype) @ q[who].T).float()
                 for j, i in enumerate(who):
                     estimates[c, i] = products[:, j] + s[i, c]
         found = []
         for i, cells in enumerate(probe.tolist()):
-            parts = [(c, estimates[c, i]) for c in cells if (c, i) in estimates]
+            parts = [c for c in cells if c in rows_of]
             if not parts:
                 found.append(np.zeros(0, dtype=np.int64))
                 continue
-            scores = torch.cat([e for _, e in parts])
+            scores = torch.cat([estimates[c, i] for c in parts])
             pick = scores.topk(min(keep, len(scores))).indices.numpy()
-            found.append(np.concatenate([self._list(c, self.tokens) for c, _ in parts])[pick])
+            found.append(np.concatenate([rows_of[c] for c in parts])[pick])
         return found
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the pipeline on a GPU machine from a bundle made by benchmarks/prepare_gpu_bundle.py, and print each
 # stage's seconds. Usage (repository root): bash benchmarks/gpu_pipeline.sh CARRY_DIR OUT_DIR [PROFILE [SETTINGS_JSON]]
-# SETTINGS_JSON: settings over the profile's, e.g. '{"teacher": {"from_warm_start": true}}'.
+# SETTINGS_JSON: settings over the profile's, e.g. '{"teacher": {"from_warm_start": true}}'. The device tool's run carries
+# .carry and .whl (the wheels prepare_gpu_bundle.py downloads).
 set -uo pipefail
 carry=$1; out=$2; profile=${3:-full}; settings=${4:-"{}"}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1

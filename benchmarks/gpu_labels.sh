@@ -2,7 +2,8 @@
 # The label path on a GPU in one call (issue 15): the device tests (tests/test_gpu.py: index build, bf16 scans,
 # PRF's nearest tokens, the encoder, training and a whole label job against the CPU), then
 # benchmarks/teacher_cost.py with the joint configuration on the device (the collective teacher's cost against
-# the cross-encoder's, and each labeler's held-out nDCG@10). About 5 minutes on an H200.
+# the cross-encoder's, and each labeler's held-out nDCG@10), then benchmarks/gpu_scan.py (the exact search held on
+# the device at 30k, 100k and 300k synthetic passages, projected to MS MARCO). About 5 minutes on an H200.
 #
 # Here, once (BM25 runs here: the GPU image has no Java, Pyserini or Faiss; the wheels are what it lacks):
 #   .venv/bin/python benchmarks/prepare_gpu_bundle.py --workdir work/gpu-cost --out .carry --profile quick \
@@ -10,7 +11,8 @@
 # There (the device tool: carry .carry and .whl):
 #   bash benchmarks/gpu_labels.sh .carry $OUT
 # Arguments: CARRY_DIR OUT_DIR [SETTINGS_JSON over the joint configuration's]. DEVICE=cpu (default cuda)
-# rehearses the same script on a CPU, in an environment like the GPU image's (docs/gpu.md).
+# rehearses the same script on a CPU, in an environment like the GPU image's (docs/gpu.md); SCAN_PASSAGES
+# replaces gpu_scan.py's sizes.
 set -uo pipefail
 carry=$1; out=$2; settings=${3:-"{}"}; device=${DEVICE:-cuda}; wheels=${WHEELS:-.whl}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$wheels"/*.whl || exit 1
@@ -37,5 +39,10 @@ cost=$?
 grep -v -E "it/s\]|s/it\]|step/s|passage/s|query/s|doc/s" "$out/teacher_cost.log" | tail -n 40
 cp /tmp/ckd/W/teacher_cost.json "$out/" 2>/dev/null
 (cd /tmp/ckd/W && tar czf "$out/label_meta.tgz" stamps labels/*.meta.json models/*/train_config.json 2>/dev/null)
-echo "device tests: rc $tests; teacher cost: rc $cost"
-exit $(( tests || cost ))
+
+timeout 300 python3 benchmarks/gpu_scan.py --device "$device" --passages ${SCAN_PASSAGES:-30000 100000 300000} \
+  --output "$out/gpu_scan.json" > "$out/gpu_scan.log" 2>&1
+scan=$?
+tail -n 30 "$out/gpu_scan.log"
+echo "device tests: rc $tests; teacher cost: rc $cost; scan: rc $scan"
+exit $(( tests || cost || scan ))

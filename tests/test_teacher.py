@@ -209,6 +209,12 @@ def test_approximate_settings_grow_with_the_collection():
     assert Approximate(nexact=16384).sized(8_800_000).ndecompress == 0  # the sized 16,384 would rank no more
     assert Approximate(nexact=4096).sized(8_800_000).ndecompress == 16384
     assert Approximate(ndecompress=4096).sized(1_000_000) == Approximate(ndocs=16384, nexact=1024, ndecompress=4096)
+    # the Python API rejects what the command line's types reject (a negative ndecompress ran no stage, silently)
+    from pyserini_ckd.errors import ConfigError
+
+    for bad in ({"ndecompress": -1}, {"ndocs": 0}, {"nexact": -5}, {"ncells": 0}, {"prf_cells": 0}, {"residual_bits": 0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            Approximate(**bad)
 
 
 @pytest.mark.parametrize("similarity", ["l2", "cosine"])

@@ -59,6 +59,7 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_output
+from ..errors import ConfigError
 
 MAX_CENTROIDS = 16384  # the default's cap (reached near 1 M passages): flat k-means of more trains for hours on a
 # CPU; more can be asked for (centroids=), trained in two levels (train_centres), which is fast but quantises worse
@@ -207,6 +208,14 @@ class Approximate:
     ndecompress: Optional[int] = None
     residual_bits: int = 2
     prf_codes: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("ncells", "prf_cells", "residual_bits"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name, least in (("ndocs", 1), ("nexact", 1), ("ndecompress", 0)):
+            if getattr(self, name) is not None and getattr(self, name) < least:
+                raise ConfigError(f"{name} must be >= {least} or None (sized), got {getattr(self, name)}")
 
     def sized(self, num_docs: int) -> "Approximate":
         """These settings with ``ndocs``, ``ndecompress`` and ``nexact`` set for ``num_docs`` documents where they

@@ -17,9 +17,10 @@ subtracts ||q||^2 per query vector: -||q - t||^2 = 2 q.t - ||q||^2 - ||t||^2. A 
 kept tokens scores 0. In memory, the labeller's searches are batched (:meth:`TokenIndex.search_many`: one scan
 of the blocks for a chunk of queries, in bf16 where the CPU or GPU has it) and the scan only chooses: every
 document that its error bound cannot rule out of the top k is scored exactly, so the ranking is the exact one;
-PRF's nearest tokens likewise (:meth:`TokenIndex.nearest_tokens_many`). Up to ``in_memory_tokens`` (2 M) token vectors the matrix is held in memory as
-float32, flat (for PRF's nearest tokens) and blocked (about 0.6 GB together for SciFact's 0.6 M tokens at
-128 dimensions): fast repeated searches. Beyond it the index is **streamed**: each search reads the
+PRF's nearest tokens likewise (:meth:`TokenIndex.nearest_tokens_many`). Up to ``in_memory_tokens`` (2 M) token vectors the matrix is held in memory: flat in
+float16 (the stored values; for exact scoring and PRF's nearest tokens), flat and blocked in the scan's dtype,
+and each token's squared norm (889 bytes a token at 128 dimensions with a bf16 scan: 0.53 GB for SciFact's 0.6 M
+tokens): fast repeated searches. Beyond it the index is **streamed**: each search reads the
 memory-mapped vectors block by block (documents in file order), so resident memory stays at one block
 (about 2^18 x 129 float32, 135 MB) whatever the collection's size, and PRF's nearest tokens are a running
 top-k over the same blocks.
@@ -214,8 +215,8 @@ class TokenIndex:
         return float(np.log((1 + self.num_docs) / (self.df[token_id] + 1)))
 
     def doc_tokens(self, i: int) -> torch.Tensor:
-        if self._dense is not None:  # held in memory (the same float32 values)
-            return self._dense[int(self.offsets[i]):int(self.offsets[i + 1])].cpu()
+        if self._dense is not None:  # held in memory (the file's float16 values)
+            return self._dense[int(self.offsets[i]):int(self.offsets[i + 1])].cpu().float()
         return torch.from_numpy(np.asarray(self.tokens[self.offsets[i]:self.offsets[i + 1]], dtype=np.float32))
 
     def read_rows(self, lo: int, hi: int) -> np.ndarray:
@@ -229,11 +230,16 @@ class TokenIndex:
         return torch.from_numpy(raw.reshape(hi - lo, dim)).float().numpy()  # torch converts fp16 ~5x faster than numpy
 
     def _all(self) -> torch.Tensor:
-        """The flat (T, dim) float32 token matrix on the search device, read from the file in one go (through
-        the ``MADV_RANDOM`` map each 4 KB page would fault on its own: seconds for SciFact's 150 MB)."""
+        """The flat (T, dim) token matrix on the search device, in the file's float16 (what is stored: a float32
+        copy would hold the same values in twice the memory; each use converts the rows it takes), read from the
+        file in one go (through the ``MADV_RANDOM`` map each 4 KB page would fault on its own: seconds for
+        SciFact's 150 MB)."""
         if self._dense is None:
-            mapped = _mapping(self.tokens) is not None
-            flat = self.read_rows(0, self.tokens.shape[0]) if mapped else np.asarray(self.tokens, dtype=np.float32)
+            total, dim = self.tokens.shape
+            if _mapping(self.tokens) is not None:
+                flat = np.fromfile(self.path / "tokens.f16", dtype=np.float16, count=total * dim).reshape(total, dim)
+            else:
+                flat = np.asarray(self.tokens, dtype=np.float16)
             self._dense = torch.from_numpy(flat).to(self.device)
         return self._dense
 
@@ -339,7 +345,7 @@ class TokenIndex:
             own = lengths[part[kept]]
             rows = token_rows(self.offsets, part[kept])
             t_sq = None
-            if self._dense is not None:  # held in memory (float32) for the exact scan: no read, no conversion
+            if self._dense is not None:  # held in memory for the exact scan: no read
                 picked = torch.from_numpy(rows).to(self._dense.device)
                 tokens = self._dense[picked].cpu().to(dtype)
                 if dtype == torch.float32:
@@ -417,7 +423,9 @@ class TokenIndex:
     def _squares(self) -> torch.Tensor:
         """||t||^2 of every stored token (float32, in memory; computed once)."""
         if self._sq is None:
-            self._sq = torch.linalg.vector_norm(self._all(), dim=-1) ** 2
+            dense, step = self._all(), 1 << 20
+            self._sq = torch.cat([torch.linalg.vector_norm(dense[lo:lo + step].float(), dim=-1) ** 2
+                                  for lo in range(0, dense.shape[0], step)]) if len(dense) else torch.zeros(0, device=dense.device)
         return self._sq
 
     def token_norm(self) -> float:
@@ -587,13 +595,13 @@ class TokenIndex:
         total, device = dense.shape[0], dense.device
         runs = torch.nonzero(picked.any(0)).flatten()
         tokens = (runs[:, None] * NEAR_BLOCK + torch.arange(NEAR_BLOCK, device=device)).flatten()
-        scores = vectors @ dense[tokens.clamp(max=total - 1)].T  # (g, runs * NEAR_BLOCK)
+        scores = vectors @ dense[tokens.clamp(max=total - 1)].float().T  # (g, runs * NEAR_BLOCK)
         keep = picked[:, runs].repeat_interleave(NEAR_BLOCK, dim=1) & (tokens < total)
         scores[~keep] = float("-inf")
         return tokens[scores.topk(k, dim=1).indices]
 
     def _near_scan(self) -> Tuple[torch.Tensor, torch.dtype]:
-        """The token matrix in :func:`scan_dtype` (the float32 matrix itself where that is float32), and the dtype."""
+        """The token matrix in :func:`scan_dtype`, and the dtype."""
         if self._scan_flat is None:
             self._scan_flat = self._all().to(scan_dtype(self.device))
         return self._scan_flat, self._scan_flat.dtype

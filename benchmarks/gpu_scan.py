@@ -13,7 +13,9 @@ Writes ``OUT`` (JSON): per size the token count, seconds to prepare (the copy to
 blocks), milliseconds a query for each search, the device memory held (bytes a token), and a linear fit of
 the milliseconds against the token count, with its projection to MS MARCO's 600 million token vectors and
 500,000 queries (plain + expanded search + PRF a query). The fit holds only while the matrix is resident:
-the JSON says how many bytes a token needs, hence how many devices' memory 600 million tokens take.
+the JSON says how many bytes a token needs, how many devices' memory (90% of each) 600 million tokens take,
+and the hours over that many devices were the index split between them by documents (not built: torchrun's
+ranks split the queries, each holding the whole index).
 
     python benchmarks/gpu_scan.py --device cuda --passages 100000 300000 --output OUT
 """
@@ -101,7 +103,7 @@ def measure(passages: int, device: torch.device, count: int) -> dict:
     return row
 
 
-def project(rows) -> dict:
+def project(rows, device_gb=None) -> dict:
     """Least-squares ms = a + b * tokens of the three searches summed (a query's labelling), at 600 M tokens."""
     t = np.array([r["tokens"] for r in rows], dtype=np.float64)
     ms = np.array([r["ms_per_query_search"] + r["ms_per_query_expanded_search"] + r["ms_per_query_prf_nearest"]
@@ -113,6 +115,10 @@ def project(rows) -> dict:
     per_token = [r["device_bytes_per_token"] for r in rows if "device_bytes_per_token" in r]
     if per_token:
         out["msmarco_resident_gb"] = round(max(per_token) * MSMARCO_TOKENS / 1e9, 1)
+        if device_gb:  # the index split by documents over enough devices to hold it (not built: ranks split queries)
+            n = int(np.ceil(out["msmarco_resident_gb"] / (0.9 * device_gb)))
+            out["msmarco_devices_to_hold_it"] = n
+            out["msmarco_hours_over_those_devices"] = round(out["msmarco_hours_one_device_resident"] / n, 1)
     return out
 
 
@@ -128,8 +134,9 @@ def main() -> None:
     for n in args.passages:
         rows.append(measure(n, device, args.queries))
         print(json.dumps(rows[-1]), flush=True)
-    summary = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-               "torch": torch.__version__, "rows": rows, **project(rows)}
+    device_gb = torch.cuda.get_device_properties(device).total_memory / 1e9 if device.type == "cuda" else None
+    summary = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "device_gb": device_gb,
+               "torch": torch.__version__, "rows": rows, **project(rows, device_gb)}
     args.output.write_text(json.dumps(summary, indent=1))
     print(json.dumps({k: v for k, v in summary.items() if k != "rows"}, indent=1))
 

@@ -3,7 +3,7 @@
 # PRF's nearest tokens, the encoder, training and a whole label job against the CPU), then
 # benchmarks/teacher_cost.py with the joint configuration on the device (the collective teacher's cost against
 # the cross-encoder's, and each labeler's held-out nDCG@10), then benchmarks/gpu_scan.py (the exact search held on
-# the device at 30k, 100k and 300k synthetic passages, projected to MS MARCO). About 5 minutes on an H200.
+# the device at 30k to 1 M synthetic passages, projected to MS MARCO). About 5 minutes on an H200.
 #
 # Here, once (BM25 runs here: the GPU image has no Java, Pyserini or Faiss; the wheels are what it lacks):
 #   .venv/bin/python benchmarks/prepare_gpu_bundle.py --workdir work/gpu-cost --out .carry --profile quick \
@@ -40,7 +40,7 @@ grep -v -E "it/s\]|s/it\]|step/s|passage/s|query/s|doc/s" "$out/teacher_cost.log
 cp /tmp/ckd/W/teacher_cost.json "$out/" 2>/dev/null
 (cd /tmp/ckd/W && tar czf "$out/label_meta.tgz" stamps labels/*.meta.json models/*/train_config.json 2>/dev/null)
 
-timeout 300 python3 benchmarks/gpu_scan.py --device "$device" --passages ${SCAN_PASSAGES:-30000 100000 300000} \
+timeout 240 python3 benchmarks/gpu_scan.py --device "$device" --passages ${SCAN_PASSAGES:-30000 100000 300000 1000000} \
   --output "$out/gpu_scan.json" > "$out/gpu_scan.log" 2>&1
 scan=$?
 tail -n 30 "$out/gpu_scan.log"

@@ -17,7 +17,7 @@ the JSON says how many bytes a token needs, how many devices' memory (90% of eac
 and the hours over that many devices were the index split between them by documents (not built: torchrun's
 ranks split the queries, each holding the whole index).
 
-    python benchmarks/gpu_scan.py --device cuda --passages 100000 300000 --output OUT
+    python benchmarks/gpu_scan.py --device cuda --passages 30000 100000 300000 1000000 --output OUT
 """
 
 from __future__ import annotations
@@ -125,19 +125,19 @@ def project(rows, device_gb=None) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cuda")
-    p.add_argument("--passages", type=int, nargs="+", default=[100000, 300000])
+    p.add_argument("--passages", type=int, nargs="+", default=[30000, 100000, 300000, 1000000])
     p.add_argument("--queries", type=int, default=128)
     p.add_argument("--output", type=Path, required=True)
     args = p.parse_args()
     device = torch.device(args.device)
     rows = []
-    for n in args.passages:
+    device_gb = torch.cuda.get_device_properties(device).total_memory / 1e9 if device.type == "cuda" else None
+    for n in args.passages:  # the JSON rewritten after each size: a run stopped at its time limit keeps the sizes done
         rows.append(measure(n, device, args.queries))
         print(json.dumps(rows[-1]), flush=True)
-    device_gb = torch.cuda.get_device_properties(device).total_memory / 1e9 if device.type == "cuda" else None
-    summary = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "device_gb": device_gb,
-               "torch": torch.__version__, "rows": rows, **project(rows, device_gb)}
-    args.output.write_text(json.dumps(summary, indent=1))
+        summary = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu", "device_gb": device_gb,
+                   "torch": torch.__version__, "rows": rows, **project(rows, device_gb)}
+        args.output.write_text(json.dumps(summary, indent=1))
     print(json.dumps({k: v for k, v in summary.items() if k != "rows"}, indent=1))
 
 

@@ -142,3 +142,34 @@ def test_collective_labels_on_the_device_are_the_cpu_labels(teacher_dir, tmp_pat
         np.testing.assert_allclose([c["score"] for c in a["candidates"]], [c["score"] for c in b["candidates"]],
                                    rtol=0, atol=0.05 * max(1.0, max(abs(c["score"]) for c in b["candidates"])))
         assert [e["token"] for e in a["expansion"]] == [e["token"] for e in b["expansion"]]
+
+
+def test_past_the_cpu_size_a_gpu_searches_exactly_in_its_memory(teacher_dir, tmp_path, monkeypatch):
+    """Where the CPU's first stage would be approximate (past APPROX_FROM_TOKENS, lowered here), a GPU holds the
+    index in its memory (device_in_memory_tokens) and searches it exactly: the labels of the exact first stage."""
+    from pyserini_ckd import label as label_cli
+    from pyserini_ckd.teacher import token_index
+
+    data = write_dataset(tmp_path / "tiny")
+    neg = write_negatives(tmp_path / "neg.jsonl")
+    monkeypatch.setattr(token_index, "APPROX_FROM_TOKENS", 10)
+
+    def label(device, *extra):
+        out = tmp_path / f"{device.replace(':', '-')}{'-'.join(extra)}" / "collective.jsonl"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        label_cli.main(["--dataset", str(data), "--labeler", "collective", "--negatives", str(neg), "--output", str(out),
+                        "--teacher", str(teacher_dir), "--bm25-negatives", "3", "--teacher-negatives", "2",
+                        "--teacher-depth", "5", "--fb-docs", "2", "--fb-clusters", "4", "--fb-k", "2", "--device", device,
+                        *extra])
+        meta = json.loads(out.with_name(out.name + ".meta.json").read_text())
+        return [json.loads(line) for line in out.read_text().splitlines()], meta
+
+    exact, _ = label("cpu", "--first-stage", "exact")
+    if not DEVICE.startswith("cuda"):  # on the CPU the first stage is the approximate one past that size
+        pytest.importorskip("faiss")  # its centres (the GPU image has no Faiss; a GPU never gets here)
+        assert label(DEVICE)[1]["first_stage"] != "exact"
+        return
+    dev, meta = label(DEVICE)
+    assert meta["first_stage"] == "exact"
+    for a, b in zip(dev, exact):
+        assert [c["docid"] for c in a["candidates"]] == [c["docid"] for c in b["candidates"]]

@@ -176,6 +176,29 @@ def test_the_first_stage_is_approximate_past_a_size(index, monkeypatch):
         idx.first_stage("fast")
     monkeypatch.setattr(token_index, "APPROX_FROM_TOKENS", idx.tokens.shape[0] - 1)
     assert idx.first_stage("auto") == Approximate(ndocs=4096, nexact=1024, ndecompress=0)  # sized: the floors here
+    # on a GPU, auto stays exact while the index is held in memory there (first_stage touches no device)
+    limit = idx.in_memory_tokens
+    try:
+        idx.device = "cuda"
+        assert idx.first_stage("auto") is None
+        idx.in_memory_tokens = 0  # streamed: approximate again
+        assert idx.first_stage("auto") == Approximate(ndocs=4096, nexact=1024, ndecompress=0)
+    finally:
+        idx.device, idx.in_memory_tokens = "cpu", limit
+
+
+def test_a_gpu_holds_what_half_its_memory_holds(monkeypatch):
+    """device_in_memory_tokens: none on a CPU; on a GPU, half its memory over the bytes a token takes in memory
+    (889 measured at dim 128: float16 flat, bf16 flat and padded blocks, norms)."""
+    from types import SimpleNamespace
+
+    from pyserini_ckd.teacher.token_index import device_in_memory_tokens, in_memory_bytes_per_token
+
+    assert device_in_memory_tokens("cpu", 128) is None
+    assert in_memory_bytes_per_token(128) == pytest.approx(889, rel=0.01)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: SimpleNamespace(total_memory=141e9))
+    assert device_in_memory_tokens("cuda", 128) == int(0.5 * 141e9 / in_memory_bytes_per_token(128))
+    assert 75e6 < device_in_memory_tokens("cuda:0", 128) < 85e6
 
 
 def _pruned_scores(ivf, s, ncells):

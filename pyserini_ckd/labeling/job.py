@@ -82,7 +82,8 @@ class LabelJob:
     first_stage: str = setting("auto", choices=FIRST_STAGES, group="candidates",
                                help="late-interaction teacher's first stage: exact MaxSim over every document, or approximate "
                                     "(PLAID-style centroid interaction over INDEX/ivf/, built once, then exact MaxSim on the best "
-                                    f"--nexact); auto = approximate past {APPROX_FROM_TOKENS:,} token vectors")
+                                    f"--nexact); auto = approximate past {APPROX_FROM_TOKENS:,} token vectors, unless "
+                                    "the index is held in memory on a GPU")
     ncells: int = setting(Approximate.ncells, type=positive_int, group="candidates",
                           help="approximate first stage: centres probed per query vector")
     ndocs: Optional[int] = setting(None, type=positive_int, group="candidates",
@@ -109,7 +110,8 @@ class LabelJob:
                                   "nearest tokens are looked up in (in memory the look-up is exact)")
     in_memory_tokens: Optional[int] = setting(None, type=non_negative_int, group="candidates",
                                               help="token vectors up to which the teacher index is held in memory and "
-                                                   f"scanned there (default {IN_MEMORY_TOKENS:,}); past it searches and "
+                                                   f"scanned there (default {IN_MEMORY_TOKENS:,}, or on a GPU what half its "
+                                                   "memory holds, about 80 M on an H200); past it searches and "
                                                    "PRF read the vectors from disk. 0 streams every index")
     settings: LabelSettings = setting(nested=LabelSettings)
 

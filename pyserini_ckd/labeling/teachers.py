@@ -50,7 +50,8 @@ class LateInteractionTeacher:
                  first_stage: str = "auto", approximate: Optional[Approximate] = None,
                  in_memory_tokens: Optional[int] = None) -> None:
         from ..teacher.late_interaction import LateInteractionEncoder
-        from ..teacher.token_index import TokenIndex, build_token_index, corpus_fingerprint, teacher_fingerprint
+        from ..teacher.token_index import (TokenIndex, build_token_index, corpus_fingerprint, device_in_memory_tokens,
+                                           teacher_fingerprint)
 
         self.encoder = LateInteractionEncoder.load(path, device=device)
         self.prf = prf
@@ -69,8 +70,10 @@ class LateInteractionTeacher:
                                            teacher_fingerprint=stamp["teacher_fingerprint"])
             self.reused_index = False
         self.index.device = device
-        if in_memory_tokens is not None:  # else the index's own limit (IN_MEMORY_TOKENS)
-            self.index.in_memory_tokens = in_memory_tokens
+        if in_memory_tokens is None:  # the index's own limit (IN_MEMORY_TOKENS), or what a GPU's memory holds
+            in_memory_tokens = max(self.index.in_memory_tokens,
+                                   device_in_memory_tokens(device, self.index.tokens.shape[1]) or 0)
+        self.index.in_memory_tokens = in_memory_tokens
         approximate = approximate or Approximate()
         self.prf_cells = approximate.prf_cells  # lists a PRF centroid probes, streamed
         self.prf_codes = approximate.prf_codes  # their tokens ranked from residual codes, streamed

@@ -33,7 +33,8 @@ the collection: :meth:`~pyserini_ckd.teacher.centroid_index.Approximate.sized`).
 codes of the tokens (``INDEX/ivf/residuals/``, :mod:`~pyserini_ckd.teacher.residuals`) rank the survivors of the
 centroid interaction first, so fewer are read from disk. PRF's nearest tokens look in the same lists (ranked
 from their vectors, or with ``prf_codes`` from the codes). :func:`first_stage` picks it: ``auto`` is exact up to :data:`APPROX_FROM_TOKENS` token
-vectors (where the exact scan is in memory and fast) and approximate beyond.
+vectors (where the exact scan is in memory and fast) and approximate beyond, except on a GPU while the index is
+held in memory there (:func:`device_in_memory_tokens` sizes that to the GPU's memory).
 
 Building streams the corpus: vectors and vocabulary ids go to disk as each batch is encoded
 (:class:`TokenIndexWriter`); what stays in memory is the document frequencies and the offsets.
@@ -66,6 +67,26 @@ logger = logging.getLogger(__name__)
 
 PAD_PENALTY = 1e4  # subtracted from a padding slot's score (see the module doc)
 IN_MEMORY_TOKENS = 2_000_000  # up to this many token vectors the index is held in memory (see the module doc)
+DEVICE_MEMORY_SHARE = 0.5  # on a GPU, the share of its memory the in-memory index may take (device_in_memory_tokens)
+BLOCK_PADDING = 1.46  # slots a token takes in the length-sorted, padded scan blocks (373.5 bytes / 256 measured)
+
+
+def in_memory_bytes_per_token(dim: int) -> float:
+    """Bytes a token takes held in memory with a 16-bit scan: the float16 matrix (2 dim), the scan's flat copy
+    (2 dim), its padded blocks (2 (dim + 1) x :data:`BLOCK_PADDING`) and the squared norm (4): 889 at dim 128."""
+    return 4 * dim + 2 * (dim + 1) * BLOCK_PADDING + 4
+
+
+def device_in_memory_tokens(device: Union[str, torch.device], dim: int) -> Optional[int]:
+    """On a GPU, the token vectors that :data:`DEVICE_MEMORY_SHARE` of its memory holds in memory
+    (:func:`in_memory_bytes_per_token`), which the label job uses as ``in_memory_tokens`` where none is given and
+    it exceeds :data:`IN_MEMORY_TOKENS`: an H200 (about 140 GiB) holds about 80 M tokens (1.2 M passages), searched
+    exactly there instead of through the approximate first stage on the CPU. None on a CPU."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None
+    total = torch.cuda.get_device_properties(device).total_memory
+    return int(DEVICE_MEMORY_SHARE * total / in_memory_bytes_per_token(dim))
 SCAN_SLOTS = 8192  # token slots a product of the batched scan covers (its output stays in cache)
 SCAN_ROWS = 1024  # query vectors a product of the batched scan covers
 MIN_ROWS = 64  # fewer query vectors are padded with zeros: oneDNN's bf16 (AMX) kernels want at least 64 rows
@@ -486,10 +507,12 @@ class TokenIndex:
 
     def first_stage(self, mode: str = "auto", settings: Approximate = Approximate()) -> Optional[Approximate]:
         """``settings``, sized to this index (:meth:`Approximate.sized`), when the first stage is approximate
-        (``approximate``, or ``auto`` past :data:`APPROX_FROM_TOKENS` token vectors), else None (exact)."""
+        (``approximate``, or ``auto`` past :data:`APPROX_FROM_TOKENS` token vectors, unless the index is held in
+        memory on a GPU, whose exact scan is fast at any size it holds), else None (exact)."""
         if mode not in FIRST_STAGES:
             raise ValueError(f"first stage must be one of {', '.join(FIRST_STAGES)}, got {mode!r}")
-        if mode == "approximate" or (mode == "auto" and self.tokens.shape[0] > APPROX_FROM_TOKENS):
+        on_gpu = torch.device(self.device).type == "cuda" and not self.streamed
+        if mode == "approximate" or (mode == "auto" and self.tokens.shape[0] > APPROX_FROM_TOKENS and not on_gpu):
             return settings.sized(self.num_docs)
         return None
 

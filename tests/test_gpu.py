@@ -19,6 +19,7 @@ import torch
 from pyserini_ckd.data.records import Document
 
 from conftest import DOCS, QUERIES, make_tiny_model, make_tiny_teacher, write_dataset, write_negatives
+from test_teacher import _synthetic_index
 
 pytestmark = pytest.mark.gpu
 
@@ -34,17 +35,6 @@ def _needs_the_device():
 @pytest.fixture(scope="module")
 def teacher_dir(tmp_path_factory):
     return make_tiny_teacher(tmp_path_factory.mktemp("gpu-teacher") / "li")
-
-
-def _synthetic(path, lengths, dim=16, similarity="l2", seed=0):
-    from pyserini_ckd.teacher.token_index import TokenIndexWriter
-
-    rng = np.random.default_rng(seed)
-    writer = TokenIndexWriter(path, dim, vocab=50)
-    for i, n in enumerate(lengths):
-        v = rng.standard_normal((n, dim)).astype(np.float32)
-        writer.add(f"d{i}", v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-9), rng.integers(0, 50, n))
-    return writer.close({"teacher": "synthetic", "similarity": similarity})
 
 
 def test_token_index_built_on_the_device_holds_the_cpu_vectors(teacher_dir, tmp_path):
@@ -68,7 +58,7 @@ def test_scans_on_the_device_rank_as_the_exact_cpu_scan(tmp_path, similarity):
     ranking and scores; nearest_tokens_many finds the CPU's exact nearest tokens."""
     from pyserini_ckd.teacher.token_index import TokenIndex
 
-    idx = _synthetic(tmp_path / "ix", [3, 0, 7, 1, 12, 5, 5, 2] * 40, similarity=similarity)
+    idx = _synthetic_index(tmp_path / "ix", [3, 0, 7, 1, 12, 5, 5, 2] * 40, similarity=similarity)
     dev = TokenIndex.load(idx.path)
     dev.device = DEVICE
     torch.manual_seed(0)

@@ -31,19 +31,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from label_scale import DIM, QUERY_LEN, VOCAB, planted_queries, unit_centres
 from pyserini_ckd.labeling.job import PREPARED_QUERIES
 from pyserini_ckd.teacher.token_index import TokenIndex
 
-DIM, VOCAB, QUERY_LEN, EXPANSION, CENTROIDS = 128, 30000, 32, 10, 24
+EXPANSION, CENTROIDS = 10, 24
 MSMARCO_TOKENS, MSMARCO_QUERIES = 600e6, 500e3
 
 
 def synthetic(passages: int, device: torch.device, seed: int = 0, noise: float = 0.08):
-    """(tokens fp16 numpy, offsets, token ids) of ``passages`` synthetic documents, generated on ``device``."""
+    """(tokens fp16 numpy, offsets, token ids) of ``passages`` documents of label_scale.py's model (its unit
+    centres, lognormal lengths, Zipf ids), the vectors generated on ``device`` (label_scale's writer is too slow
+    for millions of passages in one call)."""
     g = torch.Generator(device="cpu").manual_seed(seed)
     lengths = torch.exp(np.log(60) + 0.5 * torch.randn(passages, generator=g)).round().clamp(8, 180).long()
     total = int(lengths.sum())
-    centres = torch.nn.functional.normalize(torch.randn(VOCAB, DIM, generator=g), dim=-1).to(device)
+    centres = torch.from_numpy(unit_centres(seed)).to(device)
     zipf = 1.0 / torch.arange(1, VOCAB + 1, dtype=torch.float64) ** 1.05
     ids = torch.multinomial((zipf / zipf.sum()).float(), total, replacement=True, generator=g)
     tokens = np.empty((total, DIM), dtype=np.float16)
@@ -52,18 +55,7 @@ def synthetic(passages: int, device: torch.device, seed: int = 0, noise: float =
         v = centres[part] + noise * torch.randn(len(part), DIM, device=device)
         tokens[lo:lo + len(part)] = torch.nn.functional.normalize(v, dim=-1).half().cpu().numpy()
     offsets = np.concatenate([[0], np.cumsum(lengths.numpy())]).astype(np.int64)
-    return tokens, offsets, ids.numpy().astype(np.int32), centres.cpu()
-
-
-def queries_of(index: TokenIndex, centres: torch.Tensor, count: int, rows: int, seed: int = 1, noise: float = 0.08):
-    """``count`` queries of ``rows`` unit vectors, each from one document's tokens plus noise."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for target in rng.choice(index.num_docs, count, replace=False):
-        lo, hi = int(index.offsets[target]), int(index.offsets[target + 1])
-        ids = torch.from_numpy(np.asarray(index.token_ids[lo + rng.integers(0, hi - lo, rows)]).astype(np.int64))
-        out.append(torch.nn.functional.normalize(centres[ids] + noise * torch.randn(rows, DIM), dim=-1))
-    return out
+    return tokens, offsets, ids.numpy().astype(np.int32)
 
 
 def timed(device: torch.device, fn) -> float:
@@ -77,7 +69,7 @@ def timed(device: torch.device, fn) -> float:
 
 
 def measure(passages: int, device: torch.device, count: int) -> dict:
-    tokens, offsets, ids, centres = synthetic(passages, device)
+    tokens, offsets, ids = synthetic(passages, device)
     total = tokens.shape[0]
     with tempfile.TemporaryDirectory() as tmp:
         index = TokenIndex(Path(tmp), tokens, offsets, ids, np.zeros(VOCAB, np.int32),
@@ -85,7 +77,7 @@ def measure(passages: int, device: torch.device, count: int) -> dict:
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats()
             held_before = torch.cuda.memory_allocated()
-        plain = queries_of(index, centres, count, QUERY_LEN)
+        plain = [q for _, q in planted_queries(index, count)]  # QUERY_LEN vectors from one document's tokens
         expanded = [torch.cat([q, q[:EXPANSION] + 0.05 * torch.randn(EXPANSION, DIM)]) for q in plain]
         weights = [torch.cat([torch.ones(QUERY_LEN), torch.rand(EXPANSION) + 0.5]) for _ in plain]
         cents = [q[:CENTROIDS] for q in plain]

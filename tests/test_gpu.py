@@ -106,23 +106,25 @@ def test_training_on_the_device(tmp_path):
     assert np.isfinite(emb).all()
 
 
+def _labeller(teacher_dir, tmp_path):
+    """label(device, *flags) -> (records, meta): test_labeling's collective label job on the tiny dataset with
+    ``teacher_dir``, on ``device``, each call in its own folder."""
+    from test_labeling import _label
+
+    setup = (tmp_path, write_dataset(tmp_path / "tiny"), write_negatives(tmp_path / "neg.jsonl"), teacher_dir)
+
+    def label(device, *extra):
+        out = tmp_path / "-".join([device.replace(":", "-"), *extra]) / "collective.jsonl"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return _label(setup, "collective", out, ["--teacher", str(teacher_dir), "--device", device, *extra])
+
+    return label
+
+
 def test_collective_labels_on_the_device_are_the_cpu_labels(teacher_dir, tmp_path):
     """The whole collective label job (index, ColBERT-PRF, scoring) on the device: the same queries,
     candidates and expansion tokens as on the CPU, scores within bf16's rounding."""
-    from pyserini_ckd import label as label_cli
-
-    data = write_dataset(tmp_path / "tiny")
-    neg = write_negatives(tmp_path / "neg.jsonl")
-
-    def label(device):
-        out = tmp_path / device.replace(":", "-") / "collective.jsonl"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        label_cli.main(["--dataset", str(data), "--labeler", "collective", "--negatives", str(neg), "--output", str(out),
-                        "--teacher", str(teacher_dir), "--bm25-negatives", "3", "--teacher-negatives", "2",
-                        "--teacher-depth", "5", "--fb-docs", "2", "--fb-clusters", "4", "--fb-k", "2", "--device", device])
-        meta = json.loads(out.with_name(out.name + ".meta.json").read_text())
-        return [json.loads(line) for line in out.read_text().splitlines()], meta
-
+    label = _labeller(teacher_dir, tmp_path)
     cpu, _ = label("cpu")
     dev, meta = label(DEVICE)
     assert meta["device"] == DEVICE
@@ -137,22 +139,10 @@ def test_collective_labels_on_the_device_are_the_cpu_labels(teacher_dir, tmp_pat
 def test_past_the_cpu_size_a_gpu_searches_exactly_in_its_memory(teacher_dir, tmp_path, monkeypatch):
     """Where the CPU's first stage would be approximate (past APPROX_FROM_TOKENS, lowered here), a GPU holds the
     index in its memory (device_in_memory_tokens) and searches it exactly: the labels of the exact first stage."""
-    from pyserini_ckd import label as label_cli
     from pyserini_ckd.teacher import token_index
 
-    data = write_dataset(tmp_path / "tiny")
-    neg = write_negatives(tmp_path / "neg.jsonl")
+    label = _labeller(teacher_dir, tmp_path)
     monkeypatch.setattr(token_index, "APPROX_FROM_TOKENS", 10)
-
-    def label(device, *extra):
-        out = tmp_path / f"{device.replace(':', '-')}{'-'.join(extra)}" / "collective.jsonl"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        label_cli.main(["--dataset", str(data), "--labeler", "collective", "--negatives", str(neg), "--output", str(out),
-                        "--teacher", str(teacher_dir), "--bm25-negatives", "3", "--teacher-negatives", "2",
-                        "--teacher-depth", "5", "--fb-docs", "2", "--fb-clusters", "4", "--fb-k", "2", "--device", device,
-                        *extra])
-        meta = json.loads(out.with_name(out.name + ".meta.json").read_text())
-        return [json.loads(line) for line in out.read_text().splitlines()], meta
 
     exact, _ = label("cpu", "--first-stage", "exact")
     if not DEVICE.startswith("cuda"):  # on the CPU the first stage is the approximate one past that size

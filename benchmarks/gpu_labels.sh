@@ -11,13 +11,12 @@
 # There (the device tool: carry .carry and .whl):
 #   bash benchmarks/gpu_labels.sh .carry $OUT
 # Arguments: CARRY_DIR OUT_DIR [SETTINGS_JSON over the joint configuration's]. DEVICE=cpu (default cuda)
-# rehearses the same script on a CPU, in an environment like the GPU image's (docs/gpu.md); SCAN_PASSAGES
-# replaces gpu_scan.py's sizes.
+# rehearses the same script on a CPU, in an environment like the GPU image's (docs/gpu.md); WHEELS replaces .whl
+# (benchmarks/gpu_env.sh); SCAN_PASSAGES replaces gpu_scan.py's sizes.
 set -uo pipefail
-carry=$1; out=$2; settings=${3:-"{}"}; device=${DEVICE:-cuda}; wheels=${WHEELS:-.whl}
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$wheels"/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYSERINI_CKD_DATA=/tmp/ckd/data HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false \
-  TQDM_MININTERVAL=10 CKD_TEST_DEVICE=$device
+carry=$1; out=$2; settings=${3:-"{}"}; device=${DEVICE:-cuda}
+source benchmarks/gpu_env.sh
+export CKD_TEST_DEVICE=$device
 [ "$device" = cpu ] || nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'
 

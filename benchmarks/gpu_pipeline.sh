@@ -5,8 +5,7 @@
 # .carry and .whl (the wheels prepare_gpu_bundle.py downloads).
 set -uo pipefail
 carry=$1; out=$2; profile=${3:-full}; settings=${4:-"{}"}
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYSERINI_CKD_DATA=/tmp/ckd/data HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false TQDM_MININTERVAL=10
+source benchmarks/gpu_env.sh
 mkdir -p /tmp/ckd && tar xzf "$carry/bundle.tar.gz" -C /tmp/ckd
 python3 -c 'import json, sys; d = json.loads(sys.argv[2]); d["base_model"] = sys.argv[1]; print(json.dumps(d))' \
   "$carry/minilm-fp16" "$settings" > /tmp/ckd/gpu.json || exit 1

@@ -174,27 +174,6 @@ def test_encode_bad_corpus_leaves_nothing(tiny_model, tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl"]
 
 
-def test_pyserini_encode_cli_uses_ckd_encoder(tiny_dense, tiny_model, tmp_path):
-    """Pyserini's own `python -m pyserini.encode`, run through pyserini_run, picks CkdDocumentEncoder for a
-    model path containing 'ckd' and gives the vectors pyserini_ckd.encode gives."""
-    import subprocess
-    import sys
-
-    root, out = tiny_dense
-    theirs = tmp_path / "pyserini-encoded"
-    proc = subprocess.run([sys.executable, "-m", "pyserini_ckd.pyserini_run", "pyserini.encode",
-                           "input", "--corpus", str(root / "corpus.jsonl"), "--fields", "title", "text",
-                           "output", "--embeddings", str(theirs), "--to-faiss",
-                           "encoder", "--encoder", str(tiny_model), "--fields", "title", "text",
-                           "--dimension", "32", "--device", "cpu", "--max-length", "48"],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    a, b = faiss.read_index(str(theirs / "index")), faiss.read_index(str(out / "index"))
-    assert (theirs / "docid").read_text().split() == (out / "docid").read_text().split()
-    cos = (a.reconstruct_n(0, 8) * b.reconstruct_n(0, 8)).sum(1)
-    assert cos.min() > 0.999
-
-
 def test_search_backends_agree_and_fall_back_in_order(tiny_dense, tiny_model, monkeypatch):
     """Pyserini's FaissSearcher first; where it cannot run (no Pyserini or Faiss), exact torch search gives the
     same documents and scores; where none can run, one line says why for each."""

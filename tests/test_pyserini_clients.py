@@ -61,21 +61,22 @@ def rankings(run) -> dict:
 def test_pyserini_search_faiss_picks_our_encoder_whatever_the_path(setup, tmp_path):
     """Claim: Pyserini's `search.faiss` through pyserini_run ranks as `pyserini_ckd.search --dense`, with no
     pooling flag and a path that names DPR; `--encoder-class ckd` is accepted (the command line the run without
-    it becomes, so Pyserini's parser takes it there); the index alone is enough."""
+    it becomes, so Pyserini's parser takes it there); the index alone is enough (it becomes the same flags too)."""
     out = tmp_path / "faiss.trec"
-    argv = ["--index", str(setup["index"]), "--topics", str(setup["topics"]), "--encoder", str(setup["model"]),
-            "--output", str(out), "--hits", "8", "--device", "cpu"]
+    index_only = ["--index", str(setup["index"]), "--topics", str(setup["topics"]), "--output", str(out),
+                  "--hits", "8", "--device", "cpu"]
+    argv = index_only + ["--encoder", str(setup["model"])]
+
+    def flags(tokens):
+        return dict(zip(tokens[::2], tokens[1::2]))
+
     assert prepare("pyserini.search.faiss", argv) == prepare("pyserini.search.faiss", argv + ["--encoder-class", "ckd"])
     assert prepare("pyserini.search.faiss", argv)[-2:] == ["--encoder-class", "ckd"]
+    assert flags(prepare("pyserini.search.faiss", index_only)) == flags(prepare("pyserini.search.faiss", argv))
     proc = pyserini_run("pyserini.search.faiss", *argv)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert rankings(read_run(out)) == rankings(setup["ours"])
     assert "ModuleNotFoundError" not in proc.stderr + proc.stdout
-    out = tmp_path / "index-only.trec"
-    proc = pyserini_run("pyserini.search.faiss", "--index", str(setup["index"]), "--topics", str(setup["topics"]),
-                        "--output", str(out), "--hits", "8", "--device", "cpu")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert rankings(read_run(out)) == rankings(setup["ours"])
 
 
 def test_pyserini_search_hybrid_equals_our_hybrid(setup, tmp_path):
@@ -91,11 +92,15 @@ def test_pyserini_search_hybrid_equals_our_hybrid(setup, tmp_path):
 
 def test_pyserini_encode_needs_no_dimension_nor_class(setup, tmp_path):
     """Claim: Pyserini's `encode` through pyserini_run takes the dimension and length from our model and
-    writes the vectors `pyserini_ckd.encode` writes."""
+    writes the vectors `pyserini_ckd.encode` writes; a --dimension that agrees with the model is kept."""
     out = tmp_path / "encoded"
-    proc = pyserini_run("pyserini.encode", "input", "--corpus", str(setup["data"] / "corpus.jsonl"),
-                        "--fields", "title", "text", "output", "--embeddings", str(out), "--to-faiss",
-                        "encoder", "--encoder", str(setup["model"]), "--fields", "title", "text", "--device", "cpu")
+    argv = ["input", "--corpus", str(setup["data"] / "corpus.jsonl"), "--fields", "title", "text", "output",
+            "--embeddings", str(out), "--to-faiss", "encoder", "--encoder", str(setup["model"]), "--fields", "title",
+            "text", "--device", "cpu"]
+    given = prepare("pyserini.encode", argv + ["--dimension", "32"])
+    assert given[given.index("--dimension") + 1] == "32" and given.count("--dimension") == 1
+    assert given[given.index("--encoder-class") + 1] == "ckd"
+    proc = pyserini_run("pyserini.encode", *argv)
     assert proc.returncode == 0, proc.stderr[-2000:]
     theirs, ours = faiss.read_index(str(out / "index")), faiss.read_index(str(setup["index"] / "index"))
     assert theirs.d == 32

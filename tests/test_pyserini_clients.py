@@ -70,9 +70,10 @@ def test_pyserini_search_faiss_picks_our_encoder_whatever_the_path(setup, tmp_pa
     def flags(tokens):
         return dict(zip(tokens[::2], tokens[1::2]))
 
-    assert prepare("pyserini.search.faiss", argv) == prepare("pyserini.search.faiss", argv + ["--encoder-class", "ckd"])
-    assert prepare("pyserini.search.faiss", argv)[-2:] == ["--encoder-class", "ckd"]
-    assert flags(prepare("pyserini.search.faiss", index_only)) == flags(prepare("pyserini.search.faiss", argv))
+    prepared = prepare("pyserini.search.faiss", argv)
+    assert prepared == prepare("pyserini.search.faiss", argv + ["--encoder-class", "ckd"])
+    assert prepared[-2:] == ["--encoder-class", "ckd"]
+    assert flags(prepare("pyserini.search.faiss", index_only)) == flags(prepared)
     proc = pyserini_run("pyserini.search.faiss", *argv)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert rankings(read_run(out)) == rankings(setup["ours"])
